@@ -1,0 +1,124 @@
+//! Server-side plumbing for server functions: the shared state, the session, and the one place
+//! where domain errors become dashboard errors (with an HTTP status and a log line).
+
+use gatehouse_core::{CoreError, Db, accounts::ThrottlePolicy};
+use http::{StatusCode, header};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+
+/// The session key that holds the signed-in user's id.
+pub const USER_ID_KEY: &str = "uid";
+
+/// What the server hands every server function and page render.
+#[derive(Clone, Debug)]
+pub struct ServerContext {
+    pub db: Db,
+    pub throttle: ThrottlePolicy,
+}
+
+/// The shared state, provided by the server for each request.
+pub fn server_context() -> Result<ServerContext, AppError> {
+    use_context::<ServerContext>().ok_or_else(|| {
+        tracing::error!("ServerContext missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+/// The request's session.
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "session layer missing");
+        AppError::Internal
+    })
+}
+
+/// The signed-in user's id, if any.
+pub async fn current_user_id() -> Result<Option<String>, AppError> {
+    let session = session().await?;
+    session.get::<String>(USER_ID_KEY).await.map_err(|e| {
+        tracing::error!(error = %e, "session read failed");
+        AppError::Internal
+    })
+}
+
+/// The signed-in user's id, or `SignedOut` (401).
+pub async fn require_user_id() -> Result<String, AppError> {
+    current_user_id().await?.ok_or_else(|| set_status(AppError::SignedOut, StatusCode::UNAUTHORIZED))
+}
+
+/// Answers the page being rendered on the server with a redirect (the `<Redirect>` component
+/// does the same in the browser).
+pub fn redirect_page(path: &str) {
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.set_status(StatusCode::FOUND);
+        if let Ok(value) = http::HeaderValue::from_str(path) {
+            options.insert_header(header::LOCATION, value);
+        }
+    }
+}
+
+/// The client's address, when the server was started with connect info.
+pub async fn client_ip() -> Option<String> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ci| ci.0.ip().to_string())
+}
+
+/// Maps a domain error to what the page shows, sets a matching HTTP status, and logs internal
+/// errors (their details stay in the log).
+pub fn fail(err: CoreError) -> AppError {
+    let (app, status) = match err {
+        CoreError::Invalid { field, message } => {
+            (AppError::Field { field: field.to_owned(), message }, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        CoreError::NotFound => (AppError::NotFound, StatusCode::NOT_FOUND),
+        CoreError::Forbidden(m) => (AppError::Forbidden(m), StatusCode::FORBIDDEN),
+        CoreError::Conflict(m) => (AppError::Conflict(m), StatusCode::CONFLICT),
+        CoreError::InvalidCredentials => (
+            AppError::Field {
+                field: "password".into(),
+                message: "That email and password do not match an account.".into(),
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
+        CoreError::Throttled { retry_after_secs } => {
+            let minutes = (retry_after_secs + 59) / 60;
+            (
+                AppError::Throttled(format!(
+                    "Too many failed sign-ins. Sign-in is paused for this account for {minutes} minute{}; try again later.",
+                    if minutes == 1 { "" } else { "s" }
+                )),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+        }
+        CoreError::Database(e) => {
+            tracing::error!(error = %e, "database error in a server function");
+            (AppError::Internal, StatusCode::INTERNAL_SERVER_ERROR)
+        }
+        CoreError::Internal(e) => {
+            tracing::error!(error = %e, "internal error in a server function");
+            (AppError::Internal, StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    };
+    set_status(app, status)
+}
+
+/// Sets the response status for a server-function error, except for a plain HTML form post:
+/// that one must stay a redirect back to the form, which then shows the error.
+pub fn set_status(err: AppError, status: StatusCode) -> AppError {
+    let plain_form_post = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false);
+    if !plain_form_post && let Some(options) = use_context::<ResponseOptions>() {
+        options.set_status(status);
+    }
+    err
+}
+
+/// A path inside this site to go to after sign-in, or `None` for anything else (no open redirects).
+pub fn safe_next(next: Option<String>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && n.len() < 2048)
+}

@@ -1,0 +1,11 @@
+//! Server functions the pages call, and the plain data types they exchange with the browser.
+//!
+//! Every function that changes data is a POST (the `#[server]` default) and passes the origin
+//! check in the server's middleware. Bodies stay thin: parse into domain types, call the domain,
+//! map the error with `context::fail`.
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod context;
+pub mod types;
+pub mod workspaces;

@@ -1,0 +1,36 @@
+//! Building blocks shared by the pages: form fields, alerts, buttons, headings, dates.
+
+mod forms;
+mod frame;
+mod redirect;
+
+pub use forms::{FormAlert, SubmitButton, TextField, field_error};
+pub use frame::{AppHeader, NotBuiltYet, PageHeader, SideNav};
+pub use redirect::GoTo;
+
+/// A unix-milliseconds time as `YYYY-MM-DD` (UTC), the same on the server and in the browser.
+pub fn format_date(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::format_date(0), "1970-01-01");
+        assert_eq!(super::format_date(1_795_392_000_000), "2026-11-23");
+        assert_eq!(super::format_date(951_782_400_000), "2000-02-29");
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per page (or family of pages) of the dashboard.
+
+pub mod auth;
+pub mod dashboard;
+pub mod landing;
+pub mod not_found;
+pub mod overview;
+pub mod sections;
+pub mod settings;
+pub mod workspace_new;

@@ -1,0 +1,38 @@
+//! Sections of the dashboard that are not built yet; each says so plainly.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::components::NotBuiltYet;
+
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    view! {
+        <Title text="API keys · Gatehouse" />
+        <NotBuiltYet title="API keys" what="Scoped, expiring pk_live_ and pk_test_ keys for scripts and custom MCP hosts." />
+    }
+}
+
+#[component]
+pub fn ConnectorsPage() -> impl IntoView {
+    view! {
+        <Title text="Connectors · Gatehouse" />
+        <NotBuiltYet title="Connectors" what="Chat clients such as Claude and ChatGPT connected to this workspace through OAuth." />
+    }
+}
+
+#[component]
+pub fn UsagePage() -> impl IntoView {
+    view! {
+        <Title text="Usage · Gatehouse" />
+        <NotBuiltYet title="Usage" what="Charts of calls, errors and latency per key, connector and tool." />
+    }
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <Title text="Audit log · Gatehouse" />
+        <NotBuiltYet title="Audit log" what="Who did what and when in this workspace." />
+    }
+}

@@ -1,0 +1,159 @@
+//! The database: one pool for SQLite or PostgreSQL, which engine it is, and the migrations of each.
+//!
+//! Queries elsewhere are written once, in portable SQL (`$1` placeholders, text ids, integer unix
+//! milliseconds), and run on sqlx's `Any` driver. Engine-specific SQL stays in this file.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    AnyPool, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+};
+
+use crate::error::{CoreError, CoreResult};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbEngine {
+    Sqlite,
+    Postgres,
+}
+
+impl DbEngine {
+    /// The engine of a `DATABASE_URL`, or an error naming what is accepted.
+    pub fn of_url(url: &str) -> CoreResult<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(DbEngine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbEngine::Postgres)
+        } else {
+            Err(CoreError::invalid(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres:// (or postgresql://)",
+            ))
+        }
+    }
+}
+
+/// The shared connection pool and the engine behind it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    engine: DbEngine,
+}
+
+impl Db {
+    /// Opens a pool. An SQLite file (and its folder) is created when missing and put in WAL mode.
+    pub async fn connect(url: &str) -> CoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let engine = DbEngine::of_url(url)?;
+        let url = match engine {
+            DbEngine::Sqlite => prepare_sqlite_url(url)?,
+            DbEngine::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| CoreError::invalid("DATABASE_URL", e.to_string()))?;
+        let pool_options = AnyPoolOptions::new()
+            .max_connections(match engine {
+                DbEngine::Sqlite => 8,
+                DbEngine::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let pool_options = if engine == DbEngine::Sqlite {
+            pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers work beside the one writer; NORMAL sync is safe under WAL.
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                        .await?;
+                    Ok(())
+                })
+            })
+        } else {
+            pool_options
+        };
+        let pool = pool_options.connect_with(options).await?;
+        Ok(Db { pool, engine })
+    }
+
+    /// Applies the migrations of this engine that have not run yet.
+    pub async fn migrate(&self) -> CoreResult<()> {
+        let migrator = match self.engine {
+            DbEngine::Sqlite => &SQLITE_MIGRATIONS,
+            DbEngine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| CoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    /// True when a trivial query succeeds.
+    pub async fn is_reachable(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn engine(&self) -> DbEngine {
+        self.engine
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the folder of an SQLite file and asks SQLite to create the file when it is missing.
+fn prepare_sqlite_url(url: &str) -> CoreResult<String> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err(CoreError::invalid(
+            "DATABASE_URL",
+            "an SQLite URL needs a file path, e.g. sqlite://data/gatehouse.db",
+        ));
+    }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            CoreError::Internal(format!("cannot create the folder {}: {e}", parent.display()))
+        })?;
+    }
+    let query = if query.contains("mode=") {
+        query.to_owned()
+    } else if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_of_url() {
+        assert_eq!(DbEngine::of_url("sqlite://data/x.db").ok(), Some(DbEngine::Sqlite));
+        assert_eq!(DbEngine::of_url("postgres://u@h/db").ok(), Some(DbEngine::Postgres));
+        assert!(DbEngine::of_url("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_url_gets_create_mode() {
+        let dir = std::env::temp_dir().join(format!("gh-db-{}", crate::ids::random_base62(8)));
+        let url = format!("sqlite://{}/g.db", dir.display());
+        let prepared = prepare_sqlite_url(&url).expect("valid url");
+        assert!(prepared.ends_with("g.db?mode=rwc"));
+        assert!(dir.is_dir());
+        assert!(prepare_sqlite_url("sqlite::memory:").is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! Gatehouse's domain: accounts, workspaces and their members, and all of the SQL behind them.
+//!
+//! Nothing here knows about HTTP or Leptos. The server and the dashboard's server functions parse
+//! their input into the types of this crate, call its functions, and map [`CoreError`] to a response.
+
+pub mod accounts;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod workspaces;
+
+pub use db::{Db, DbEngine};
+pub use error::CoreError;

@@ -1,0 +1,75 @@
+//! The command line: every subcommand and option, documented for `gatehouse --help`.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::{config::Config, startup, telemetry};
+
+/// Gatehouse: an access layer for MCP endpoints — scoped API keys, OAuth for chat clients, usage.
+///
+/// Every option can also be set by the environment variable shown with it; nothing is required
+/// for a first run.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database URL: an SQLite file (created on first start) or a PostgreSQL server.
+    #[arg(long, env = "DATABASE_URL", default_value = crate::config::DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the dashboard, its API, and (as they land) the MCP and OAuth endpoints.
+    /// Migrations are applied first.
+    Serve(ServeArgs),
+    /// Apply the database migrations that have not run yet, then exit.
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "GATEHOUSE_ADDR", default_value = crate::config::DEFAULT_ADDR)]
+    pub addr: String,
+    /// The external base URL people and clients use (e.g. https://gatehouse.example.com). An
+    /// https URL turns on Secure cookies. Defaults to http://<addr>.
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Folder with the built browser assets (the `pkg/` folder with the wasm, JS and CSS).
+    #[arg(long, env = "GATEHOUSE_SITE_ROOT", default_value = crate::config::DEFAULT_SITE_ROOT)]
+    pub site_root: String,
+    /// Failed sign-ins for one account within 15 minutes before it is locked for 15 minutes.
+    #[arg(long, env = "GATEHOUSE_SIGNIN_MAX_FAILURES", default_value_t = 10)]
+    pub signin_max_failures: i64,
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            telemetry::init();
+            let config = Config::from_args(&cli.global, &args)?;
+            let server = startup::build_server(config).await?;
+            tracing::info!(url = %server.public_url(), "Gatehouse is listening");
+            server.run_until_stopped().await
+        }
+        Command::Migrate => {
+            telemetry::init();
+            let db = gatehouse_core::Db::connect(&cli.global.database_url)
+                .await
+                .context("cannot open the database")?;
+            db.migrate().await.context("cannot apply migrations")?;
+            db.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The `gatehouse` server: configuration, the axum router with the dashboard, health checks and
+//! safety middleware, start-up and graceful shutdown. `main.rs` is only the command line.
+
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod middleware;
+pub mod sessions;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Server, build_server};

@@ -1,0 +1,186 @@
+//! Start-up: open the database, apply migrations, build the router, bind the port, serve until
+//! SIGINT or SIGTERM, then finish the requests in flight.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{Router, middleware, routing::get};
+use gatehouse_app::{App, shell};
+use gatehouse_core::Db;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{
+    Expiry, ExpiredDeletion, SessionManagerLayer,
+    cookie::{SameSite, time::Duration as CookieDuration},
+};
+
+use crate::{config::Config, health, middleware as mw, sessions::Sessions, state::AppState};
+
+/// Largest request body accepted anywhere (forms and JSON are far smaller).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A server bound to its port, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    public_url: String,
+    db: Db,
+}
+
+impl Server {
+    /// The port actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_with_shutdown(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes.
+    pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal)
+            .await
+            .context("the server stopped with an error")?;
+        self.db.close().await;
+        tracing::info!("Gatehouse stopped");
+        Ok(())
+    }
+}
+
+/// Opens the database, migrates it, and binds the listener.
+pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
+    let db = Db::connect(&config.database_url).await.context("cannot open the database")?;
+    db.migrate().await.context("cannot apply migrations")?;
+    let sessions = Sessions::connect(db.engine(), &sqlite_or_pg_url(&config.database_url))
+        .await
+        .context("cannot open the session store")?;
+    tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
+
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let bound = listener.local_addr().context("cannot read the bound address")?;
+    if config.public_url.is_empty() {
+        config.public_url = format!("http://{bound}");
+    }
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(config.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(bound)
+        .build();
+    let secure = config.secure_cookies();
+    let public_url = config.public_url.clone();
+    let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config) };
+    let router = router(state, sessions, secure);
+    Ok(Server { listener, router, public_url, db })
+}
+
+/// The whole application: health checks, the dashboard pages and server functions, static files.
+fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
+    let routes = generate_route_list(App);
+    let context = state.server_context();
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("gatehouse_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure_cookies)
+        .with_expiry(Expiry::OnInactivity(CookieDuration::days(14)));
+
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let context = context.clone();
+                move || {
+                    leptos::context::provide_context(context.clone());
+                    // A fresh nonce per page; the shell puts it in the Content-Security-Policy.
+                    leptos::nonce::provide_nonce();
+                }
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || {
+                leptos::context::provide_context(context.clone());
+                leptos::nonce::provide_nonce();
+            },
+            shell,
+        ))
+        .layer(middleware::from_fn(mw::server_fn_errors::client_errors_are_400))
+        .layer(session_layer);
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), mw::origin::require_same_origin))
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    // The path only: query strings may carry codes or tokens.
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(middleware::from_fn(mw::security_headers::security_headers))
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+        )
+}
+
+/// The session store wants a plain sqlx URL; ours may lack the create flag the domain pool added.
+fn sqlite_or_pg_url(url: &str) -> String {
+    url.to_owned()
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,22 @@
+//! The shared state every handler and server function reaches.
+
+use axum::extract::FromRef;
+use gatehouse_app::ServerContext;
+use gatehouse_core::Db;
+use leptos::config::LeptosOptions;
+
+use crate::config::Config;
+
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: std::sync::Arc<Config>,
+}
+
+impl AppState {
+    /// What the dashboard's server functions get.
+    pub fn server_context(&self) -> ServerContext {
+        ServerContext { db: self.db.clone(), throttle: self.config.throttle.clone() }
+    }
+}
