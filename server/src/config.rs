@@ -30,7 +30,8 @@ impl Config {
             .with_context(|| format!("GATEHOUSE_ADDR {:?} is not an address like 127.0.0.1:3000", args.addr))?;
         let public_url = match &args.public_url {
             Some(url) => parse_public_url(url)?,
-            None => format!("http://{addr}"),
+            // Filled in from the bound address at start (the port may be 0).
+            None => String::new(),
         };
         if args.signin_max_failures < 1 {
             bail!("GATEHOUSE_SIGNIN_MAX_FAILURES must be at least 1");

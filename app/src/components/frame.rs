@@ -6,11 +6,18 @@ use leptos_router::components::A;
 
 use crate::api::{auth::SignOut, types::DashboardContext};
 
+/// A new name for the current workspace, set by the settings page after a rename, so the header
+/// shows it without reloading the frame.
+#[derive(Clone, Copy)]
+pub struct Renamed(pub RwSignal<Option<String>>);
+
 /// The top bar of every dashboard page.
 #[component]
 pub fn AppHeader(ctx: DashboardContext) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let current_slug = ctx.current.slug.clone();
+    let current_name = ctx.current.name.clone();
+    let renamed = expect_context::<Renamed>().0;
     let initial = ctx.user.email.chars().next().unwrap_or('?').to_ascii_uppercase();
     view! {
         <header class="sticky top-0 z-30 border-b border-slate-200 bg-white/90 backdrop-blur">
@@ -19,12 +26,12 @@ pub fn AppHeader(ctx: DashboardContext) -> impl IntoView {
                     <span aria-hidden="true" class="grid h-7 w-7 place-items-center rounded-lg bg-indigo-600 text-sm font-bold text-white">"G"</span>
                     <span class="hidden sm:inline">"Gatehouse"</span>
                 </a>
-                <span aria-hidden="true" class="text-slate-300">"/"</span>
-                <details class="group relative" data-testid="workspace-switcher">
+                <span aria-hidden="true" class="hidden text-slate-300 sm:inline">"/"</span>
+                <details class="group relative min-w-0" data-testid="workspace-switcher">
                     <summary class="flex cursor-pointer list-none items-center gap-2 rounded-lg px-2 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-600">
                         <span class="sr-only">"Current workspace: "</span>
-                        <span class="max-w-[10rem] truncate sm:max-w-xs" data-testid="current-workspace">{ctx.current.name.clone()}</span>
-                        <span class="rounded-full bg-slate-100 px-2 py-0.5 text-xs font-normal text-slate-600">{ctx.current.role.label()}</span>
+                        <span class="max-w-[9rem] truncate sm:max-w-xs" data-testid="current-workspace">{move || renamed.get().unwrap_or_else(|| current_name.clone())}</span>
+                        <span class="hidden rounded-full bg-slate-100 px-2 py-0.5 text-xs font-normal text-slate-600 sm:inline-block">{ctx.current.role.label()}</span>
                         <svg aria-hidden="true" class="h-4 w-4 text-slate-500" viewBox="0 0 20 20" fill="currentColor"><path d="M5.3 7.3a1 1 0 0 1 1.4 0L10 10.6l3.3-3.3a1 1 0 1 1 1.4 1.4l-4 4a1 1 0 0 1-1.4 0l-4-4a1 1 0 0 1 0-1.4z"/></svg>
                     </summary>
                     <div class="absolute left-0 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-1 shadow-lg">

@@ -5,7 +5,7 @@ mod frame;
 mod redirect;
 
 pub use forms::{FormAlert, SubmitButton, TextField, field_error};
-pub use frame::{AppHeader, NotBuiltYet, PageHeader, SideNav};
+pub use frame::{AppHeader, NotBuiltYet, PageHeader, Renamed, SideNav};
 pub use redirect::GoTo;
 
 /// A unix-milliseconds time as `YYYY-MM-DD` (UTC), the same on the server and in the browser.

@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::{
     api::{types::DashboardContext, workspaces::load_dashboard},
-    components::{AppHeader, GoTo, SideNav},
+    components::{AppHeader, GoTo, Renamed, SideNav},
     error::AppError,
     pages::not_found::NotFound,
 };
@@ -29,25 +29,23 @@ pub fn DashboardLayout() -> impl IntoView {
     let slug = use_slug();
     let data = Resource::new(move || slug.get(), load_dashboard);
     provide_context(Dashboard(data));
+    let renamed = RwSignal::new(None::<String>);
+    provide_context(Renamed(renamed));
+    // A different workspace has its own name.
+    Effect::new(move |_| {
+        slug.track();
+        renamed.set(None);
+    });
     let location = use_location();
+    // Only the header and the navigation wait for the frame's data. The page itself (the
+    // `Outlet`) stays outside that `Suspense`, so switching workspace refetches the frame
+    // without tearing down the page and its own resources.
     view! {
         <div class="min-h-screen bg-slate-50">
-            <Suspense fallback=|| view! { <p class="p-8 text-sm text-slate-500">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <div class="h-14 border-b border-slate-200 bg-white"></div> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(ctx) => {
-                            let slug = ctx.current.slug.clone();
-                            view! {
-                                <AppHeader ctx=ctx />
-                                <div class="mx-auto max-w-7xl md:flex md:px-6">
-                                    <SideNav slug=slug />
-                                    <main id="main" class="min-w-0 flex-1 px-4 py-6 sm:px-6 md:px-0">
-                                        <Outlet />
-                                    </main>
-                                </div>
-                            }
-                                .into_any()
-                        }
+                        Ok(ctx) => view! { <AppHeader ctx=ctx /> }.into_any(),
                         Err(AppError::SignedOut) => {
                             let next = location.pathname.get_untracked();
                             view! { <GoTo path=format!("/signin?next={}", urlencode(&next)) /> }.into_any()
@@ -64,6 +62,14 @@ pub fn DashboardLayout() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <div class="mx-auto max-w-7xl md:flex md:px-6">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move { data.await.ok().map(|ctx| view! { <SideNav slug=ctx.current.slug /> }) })}
+                </Suspense>
+                <main id="main" class="min-w-0 flex-1 px-4 py-6 sm:px-6 md:px-0">
+                    <Outlet />
+                </main>
+            </div>
         </div>
     }
 }

@@ -10,7 +10,7 @@ use crate::{
         types::{MemberView, Role, WorkspaceView},
         workspaces::{AddMember, ChangeRole, RemoveMember, RenameWorkspace, list_members},
     },
-    components::{FormAlert, PageHeader, SubmitButton, TextField, field_error, format_date},
+    components::{FormAlert, PageHeader, Renamed, SubmitButton, TextField, field_error, format_date},
     pages::dashboard::{Dashboard, use_slug},
 };
 
@@ -56,11 +56,11 @@ pub fn SettingsPage() -> impl IntoView {
 
 #[component]
 fn GeneralSection(workspace: WorkspaceView, rename: ServerAction<RenameWorkspace>) -> impl IntoView {
-    let Dashboard(data) = expect_context::<Dashboard>();
+    let renamed = expect_context::<Renamed>().0;
     let value = rename.value();
     Effect::new(move |_| {
-        if matches!(value.get(), Some(Ok(_))) {
-            data.refetch();
+        if let Some(Ok(name)) = value.get() {
+            renamed.set(Some(name));
         }
     });
     let can_edit = workspace.role.can_manage_workspace();

@@ -1,0 +1,102 @@
+// Browser-test harness: starts the real `gatehouse` binary on a free port with a fresh SQLite
+// database, and opens Debian's Chromium through playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export function uniqueEmail(name) {
+  return `${name}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@example.com`;
+}
+
+/** Starts a server; resolves with { url, stop }. */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+  const bin = process.env.GATEHOUSE_BIN ?? 'target/debug/gatehouse';
+  const child = spawn(bin, ['serve'], {
+    env: {
+      ...process.env,
+      GATEHOUSE_ADDR: '127.0.0.1:0',
+      DATABASE_URL: `sqlite://${dir}/e2e.db`,
+      GATEHOUSE_SITE_ROOT: process.env.GATEHOUSE_SITE_ROOT ?? 'target/site',
+      RUST_LOG: 'info',
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    const onData = (chunk) => {
+      log += chunk.toString();
+      const match = log.match(/url=(http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    log: () => log,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+}
+
+/** A new page that fails the test on any uncaught error in the page. */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(m.text());
+  });
+  return page;
+}
+
+/** Waits until the wasm has hydrated the page. */
+export async function hydrated(page) {
+  await page.waitForSelector('html[data-hydrated="true"]', { timeout: 20_000 });
+}
+
+export async function signUp(page, base, email) {
+  await page.goto(`${base}/signup`);
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/\/w\/[a-z0-9-]+$/);
+  await hydrated(page);
+}
+
+export async function signIn(page, base, email, password = PASSWORD) {
+  await page.goto(`${base}/signin`);
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function signOut(page) {
+  await page.getByTestId('account-menu').locator('summary').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/signin$/);
+}

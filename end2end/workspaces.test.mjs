@@ -1,0 +1,127 @@
+// Creating, switching and renaming workspaces, and what a member may and may not do.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newPage, hydrated, signUp, signIn, signOut, uniqueEmail } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function createWorkspace(page, name) {
+  await page.getByTestId('workspace-switcher').locator('summary').click();
+  await page.getByRole('link', { name: '+ Create workspace' }).click();
+  await page.waitForURL(/\/workspaces\/new$/);
+  await hydrated(page);
+  await page.getByLabel('Workspace name').fill(name);
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await page.waitForURL(/\/w\/[a-z0-9-]+$/);
+  await hydrated(page);
+}
+
+test('create a second workspace and switch between them', async () => {
+  const page = await newPage(browser);
+  await signUp(page, server.url, uniqueEmail('eli'));
+  const personal = page.url();
+
+  await createWorkspace(page, 'Acme Production');
+  assert.equal(await page.getByTestId('current-workspace').textContent(), 'Acme Production');
+  const acme = page.url();
+  assert.notEqual(acme, personal);
+
+  // Switch back through the header's switcher.
+  await page.getByTestId('workspace-switcher').locator('summary').click();
+  const switcher = page.getByTestId('workspace-switcher');
+  await switcher.getByRole('link', { name: /'s workspace/ }).click();
+  await page.waitForURL(personal);
+  assert.match(await page.getByTestId('current-workspace').textContent(), /'s workspace/);
+
+  // And rename the second one from its settings.
+  await page.goto(`${acme}/settings`);
+  await hydrated(page);
+  await page.getByLabel('Workspace name').fill('Acme Staging');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await page.getByText('Saved.').waitFor();
+  await page.reload();
+  assert.equal(await page.getByTestId('current-workspace').textContent(), 'Acme Staging');
+  assert.deepEqual(page.errors, []);
+});
+
+test('an owner adds a member, who can see but not change', async () => {
+  const owner = await newPage(browser);
+  const memberEmail = uniqueEmail('fox');
+  const member = await newPage(browser);
+  await signUp(member, server.url, memberEmail);
+
+  await signUp(owner, server.url, uniqueEmail('gil'));
+  await createWorkspace(owner, 'Shared Team');
+  const shared = owner.url();
+  await owner.goto(`${shared}/settings`);
+  await hydrated(owner);
+  await owner.getByRole('textbox', { name: 'Email' }).fill(memberEmail);
+  await owner.getByLabel('Role', { exact: true }).selectOption('member');
+  await owner.getByRole('button', { name: 'Add member' }).click();
+  await owner.getByTestId('member-row').filter({ hasText: memberEmail }).waitFor();
+  assert.equal(await owner.getByTestId('member-row').count(), 2);
+
+  // The member now finds the workspace in the switcher, sees the members, and no controls.
+  await member.reload();
+  await hydrated(member);
+  await member.getByTestId('workspace-switcher').locator('summary').click();
+  await member.getByRole('link', { name: /Shared Team/ }).click();
+  await member.waitForURL(shared);
+  assert.equal(await member.getByTestId('overview-role').textContent(), 'Member');
+  await member.getByRole('link', { name: 'Settings' }).first().click();
+  await member.waitForURL(`${shared}/settings`);
+  await member.getByTestId('member-list').waitFor();
+  assert.equal(await member.getByTestId('member-row').count(), 2);
+  assert.equal(await member.getByRole('button', { name: 'Change role' }).count(), 0);
+  assert.equal(await member.getByRole('button', { name: 'Add member' }).count(), 0);
+  await member.getByText('Only an owner can rename the workspace.').waitFor();
+
+  // Even a hand-made request is refused by the server.
+  const status = await member.evaluate(async (slug) => {
+    const res = await fetch('/api/workspaces/rename', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ slug, name: 'Hijacked' }),
+    });
+    return res.status;
+  }, shared.split('/w/')[1]);
+  assert.equal(status, 403);
+});
+
+test('pages not built yet say so', async () => {
+  const page = await newPage(browser);
+  await signUp(page, server.url, uniqueEmail('hob'));
+  await page.getByRole('link', { name: 'API keys' }).first().click();
+  await page.getByTestId('not-built').waitFor();
+  assert.match(await page.getByTestId('not-built').textContent(), /API keys is not built yet/);
+});
+
+test('the dashboard fits a phone', async () => {
+  const page = await newPage(browser, { viewport: { width: 375, height: 740 } });
+  await signUp(page, server.url, uniqueEmail('ivy'));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  assert.ok(await page.getByRole('navigation', { name: 'Workspace', exact: true }).isVisible());
+});
+
+test('signing out from one page and back in keeps your workspaces', async () => {
+  const page = await newPage(browser);
+  const email = uniqueEmail('jay');
+  await signUp(page, server.url, email);
+  await createWorkspace(page, 'Second');
+  await signOut(page);
+  await signIn(page, server.url, email);
+  await page.waitForURL(/\/w\//);
+  await hydrated(page);
+  await page.getByTestId('workspace-switcher').locator('summary').click();
+  assert.equal(await page.getByTestId('workspace-switcher').getByRole('listitem').count(), 2);
+});

@@ -1,0 +1,148 @@
+//! `spawn_app`: a running server with a fresh database, and a cookie-keeping HTTP client for it.
+
+use gatehouse::{Config, build_server};
+use reqwest::{Client, Response, redirect::Policy};
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per engine: `both_engines!(name);` makes `name::sqlite` and
+/// `name::postgres` from `async fn name(engine: Engine)`.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name($crate::helpers::Engine::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name($crate::helpers::Engine::Postgres).await }
+        }
+    )*};
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub db: gatehouse_core::Db,
+    pub engine: Engine,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The server for PostgreSQL tests; `GATEHOUSE_TEST_POSTGRES_URL` overrides it. An unreachable
+/// server fails the test: it is never skipped.
+fn postgres_admin_url() -> String {
+    std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |_| {}).await
+}
+
+pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let (url, dir) = match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            (format!("sqlite://{}/gatehouse.db", dir.path().display()), Some(dir))
+        }
+        Engine::Postgres => {
+            let admin = postgres_admin_url();
+            let name = format!("gatehouse_test_{}", gatehouse_core::ids::random_base62(12).to_lowercase());
+            let mut conn = PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for these tests: {e}"));
+            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("database url with a path");
+            (format!("{base}/{name}"), None)
+        }
+    };
+    let mut config = Config::for_tests(&url);
+    adjust(&mut config);
+    let server = build_server(config).await.expect("server starts");
+    let base = format!("http://{}", server.local_addr());
+    let db = server.db().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server.run_with_shutdown(async {
+        let _ = stopped.await;
+    }));
+    TestApp { base, client: new_client(), db, engine, stop: Some(stop), _dir: dir }
+}
+
+/// A client that keeps cookies and does not follow redirects (tests look at them).
+pub fn new_client() -> Client {
+    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Calls a server function the way the dashboard's JavaScript does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        call_with(&self.client, &self.url(endpoint), form).await
+    }
+
+    /// Signs up a new account in this app's client; returns the personal workspace's slug.
+    pub async fn sign_up(&self, email: &str) -> String {
+        let res = self.call("/api/auth/sign_up", &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(res.status(), 200, "sign-up of {email} failed: {}", res.text().await.unwrap_or_default());
+        slug_of(&res)
+    }
+
+    /// A second, independent browser session against the same server.
+    pub fn other_client(&self) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client: new_client(),
+            db: self.db.clone(),
+            engine: self.engine,
+            stop: None,
+            _dir: None,
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql).fetch_one(self.db.pool()).await.expect("count query").try_get::<i64, _>(0).expect("count")
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub async fn call_with(client: &Client, url: &str, form: &[(&str, &str)]) -> Response {
+    client.post(url).form(form).send().await.expect("POST")
+}
+
+/// The workspace slug of a `Location: /w/<slug>` redirect.
+pub fn slug_of(res: &Response) -> String {
+    let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    location.strip_prefix("/w/").unwrap_or_else(|| panic!("expected a redirect to a workspace, got {location:?}")).to_owned()
+}
+
+/// The server function's JSON error body.
+pub async fn error_json(res: Response) -> serde_json::Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+pub fn unique_email(name: &str) -> String {
+    format!("{name}.{}@example.com", gatehouse_core::ids::random_base62(8).to_lowercase())
+}

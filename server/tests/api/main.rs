@@ -1,0 +1,8 @@
+//! HTTP tests of the real server: each test starts Gatehouse on port 0 against a fresh SQLite
+//! file or a fresh PostgreSQL database and speaks HTTP to it. Every scenario runs on both engines.
+
+mod accounts;
+mod cli;
+mod helpers;
+mod safety;
+mod workspaces;
