@@ -31,10 +31,7 @@ impl DbEngine {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DbEngine::Postgres)
         } else {
-            Err(CoreError::invalid(
-                "DATABASE_URL",
-                "must start with sqlite: or postgres:// (or postgresql://)",
-            ))
+            Err(CoreError::invalid("DATABASE_URL", "must start with sqlite: or postgres:// (or postgresql://)"))
         }
     }
 }
@@ -55,8 +52,8 @@ impl Db {
             DbEngine::Sqlite => prepare_sqlite_url(url)?,
             DbEngine::Postgres => url.to_owned(),
         };
-        let options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| CoreError::invalid("DATABASE_URL", e.to_string()))?;
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|e| CoreError::invalid("DATABASE_URL", e.to_string()))?;
         let pool_options = AnyPoolOptions::new()
             .max_connections(match engine {
                 DbEngine::Sqlite => 8,
@@ -85,10 +82,7 @@ impl Db {
             DbEngine::Sqlite => &SQLITE_MIGRATIONS,
             DbEngine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(|e| CoreError::Internal(format!("migration failed: {e}")))
+        migrator.run(&self.pool).await.map_err(|e| CoreError::Internal(format!("migration failed: {e}")))
     }
 
     /// True when a trivial query succeeds.
@@ -122,9 +116,8 @@ fn prepare_sqlite_url(url: &str) -> CoreResult<String> {
     if let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            CoreError::Internal(format!("cannot create the folder {}: {e}", parent.display()))
-        })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| CoreError::Internal(format!("cannot create the folder {}: {e}", parent.display())))?;
     }
     let query = if query.contains("mode=") {
         query.to_owned()

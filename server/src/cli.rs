@@ -63,9 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             telemetry::init();
-            let db = gatehouse_core::Db::connect(&cli.global.database_url)
-                .await
-                .context("cannot open the database")?;
+            let db = gatehouse_core::Db::connect(&cli.global.database_url).await.context("cannot open the database")?;
             db.migrate().await.context("cannot apply migrations")?;
             db.close().await;
             println!("migrations applied");

@@ -17,7 +17,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 use tower_sessions::{
-    Expiry, ExpiredDeletion, SessionManagerLayer,
+    ExpiredDeletion, Expiry, SessionManagerLayer,
     cookie::{SameSite, time::Duration as CookieDuration},
 };
 
@@ -74,9 +74,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         .context("cannot open the session store")?;
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
 
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let listener = TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
     let bound = listener.local_addr().context("cannot read the bound address")?;
     if config.public_url.is_empty() {
         config.public_url = format!("http://{bound}");
@@ -143,11 +141,8 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
+                    let request_id =
+                        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
                     // The path only: query strings may carry codes or tokens.
                     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
                 }))

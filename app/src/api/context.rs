@@ -110,7 +110,9 @@ pub fn fail(err: CoreError) -> AppError {
 /// that one must stay a redirect back to the form, which then shows the error.
 pub fn set_status(err: AppError, status: StatusCode) -> AppError {
     let plain_form_post = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .and_then(|parts| {
+            parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))
+        })
         .unwrap_or(false);
     if !plain_form_post && let Some(options) = use_context::<ResponseOptions>() {
         options.set_status(status);

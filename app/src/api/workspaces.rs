@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::context::{fail, require_user_id, server_context};
-use super::types::{DashboardContext, MemberView, WorkspaceView};
+use super::types::{DashboardContext, MemberView};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -40,7 +40,7 @@ pub async fn load_dashboard(slug: String) -> Result<DashboardContext, AppError> 
     Ok(DashboardContext {
         user: user.into(),
         current: current.into(),
-        workspaces: all.into_iter().map(WorkspaceView::from).collect(),
+        workspaces: all.into_iter().map(super::types::WorkspaceView::from).collect(),
     })
 }
 

@@ -130,7 +130,11 @@ pub fn SideNav(slug: String) -> impl IntoView {
 
 /// A page's title and one-line description.
 #[component]
-pub fn PageHeader(#[prop(into)] title: String, #[prop(into)] description: String, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+pub fn PageHeader(
+    #[prop(into)] title: String,
+    #[prop(into)] description: String,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     view! {
         <div class="mb-6 flex flex-wrap items-end justify-between gap-4">
             <div>

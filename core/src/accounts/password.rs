@@ -29,16 +29,10 @@ impl Password {
     pub fn parse(input: &str) -> CoreResult<Self> {
         let chars = input.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            return Err(CoreError::invalid(
-                "password",
-                format!("Use at least {MIN_PASSWORD_CHARS} characters."),
-            ));
+            return Err(CoreError::invalid("password", format!("Use at least {MIN_PASSWORD_CHARS} characters.")));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(CoreError::invalid(
-                "password",
-                format!("Use at most {MAX_PASSWORD_CHARS} characters."),
-            ));
+            return Err(CoreError::invalid("password", format!("Use at most {MAX_PASSWORD_CHARS} characters.")));
         }
         Ok(Password(input.to_owned()))
     }

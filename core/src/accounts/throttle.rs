@@ -84,12 +84,14 @@ pub(super) async fn record_failure(
     .try_get("failures")?;
 
     if failures >= limit {
-        sqlx::query("UPDATE sign_in_throttle SET failures = 0, window_started_at = $2, locked_until = $3 WHERE subject = $1")
-            .bind(subject)
-            .bind(now)
-            .bind(now + policy.lock_ms)
-            .execute(db.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE sign_in_throttle SET failures = 0, window_started_at = $2, locked_until = $3 WHERE subject = $1",
+        )
+        .bind(subject)
+        .bind(now)
+        .bind(now + policy.lock_ms)
+        .execute(db.pool())
+        .await?;
         return Ok(Duration::ZERO);
     }
     let over = u32::try_from((failures - policy.free_failures).max(0)).unwrap_or(u32::MAX);

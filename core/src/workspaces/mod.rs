@@ -110,7 +110,12 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> CoreResult<Vec<Membership>
     .fetch_all(db.pool())
     .await?;
     rows.iter()
-        .map(|row| Ok(Membership { workspace: workspace_from_row(row)?, role: Role::parse(&row.try_get::<String, _>("role")?)? }))
+        .map(|row| {
+            Ok(Membership {
+                workspace: workspace_from_row(row)?,
+                role: Role::parse(&row.try_get::<String, _>("role")?)?,
+            })
+        })
         .collect()
 }
 
@@ -229,9 +234,7 @@ pub async fn remove_member(db: &Db, actor_id: &str, slug: &str, user_id: &str) -
     let mut tx = db.pool().begin().await?;
     let current = role_in_tx(&mut tx, &m.workspace.id, user_id).await?;
     if current == Role::Owner && owner_count(&mut tx, &m.workspace.id).await? <= 1 {
-        return Err(CoreError::Conflict(
-            "The last owner cannot leave. Make someone else an owner first.".into(),
-        ));
+        return Err(CoreError::Conflict("The last owner cannot leave. Make someone else an owner first.".into()));
     }
     sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
         .bind(&m.workspace.id)

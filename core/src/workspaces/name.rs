@@ -15,10 +15,7 @@ impl WorkspaceName {
             return Err(CoreError::invalid("name", "Give the workspace a name."));
         }
         if value.chars().count() > MAX_WORKSPACE_NAME_CHARS {
-            return Err(CoreError::invalid(
-                "name",
-                format!("Use at most {MAX_WORKSPACE_NAME_CHARS} characters."),
-            ));
+            return Err(CoreError::invalid("name", format!("Use at most {MAX_WORKSPACE_NAME_CHARS} characters.")));
         }
         if value.chars().any(char::is_control) {
             return Err(CoreError::invalid("name", "A name cannot contain control characters."));

@@ -45,7 +45,8 @@ impl Drop for TestApp {
 /// The server for PostgreSQL tests; `GATEHOUSE_TEST_POSTGRES_URL` overrides it. An unreachable
 /// server fails the test: it is never skipped.
 fn postgres_admin_url() -> String {
-    std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {
@@ -134,7 +135,10 @@ pub async fn call_with(client: &Client, url: &str, form: &[(&str, &str)]) -> Res
 /// The workspace slug of a `Location: /w/<slug>` redirect.
 pub fn slug_of(res: &Response) -> String {
     let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    location.strip_prefix("/w/").unwrap_or_else(|| panic!("expected a redirect to a workspace, got {location:?}")).to_owned()
+    location
+        .strip_prefix("/w/")
+        .unwrap_or_else(|| panic!("expected a redirect to a workspace, got {location:?}"))
+        .to_owned()
 }
 
 /// The server function's JSON error body.

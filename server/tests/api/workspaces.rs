@@ -80,28 +80,43 @@ async fn owners_manage_members_and_roles(engine: Engine) {
     let member_email = unique_email("ned");
     member.sign_up(&member_email).await;
 
-    let res = app.call("/api/workspaces/members/add", &[("slug", &owner_slug), ("email", "ghost@example.com"), ("role", "member")]).await;
+    let res = app
+        .call(
+            "/api/workspaces/members/add",
+            &[("slug", &owner_slug), ("email", "ghost@example.com"), ("role", "member")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert!(error_json(res).await["Field"]["message"].as_str().unwrap_or_default().contains("sign up first"));
 
-    let res = app.call("/api/workspaces/members/add", &[("slug", &owner_slug), ("email", &member_email), ("role", "admin")]).await;
+    let res = app
+        .call("/api/workspaces/members/add", &[("slug", &owner_slug), ("email", &member_email), ("role", "admin")])
+        .await;
     assert_eq!(res.status(), 200);
     let added: serde_json::Value = res.json().await.expect("json");
     assert_eq!(added["role"], "admin");
     let user_id = added["user_id"].as_str().expect("id").to_owned();
 
-    let res = app.call("/api/workspaces/members/add", &[("slug", &owner_slug), ("email", &member_email), ("role", "member")]).await;
+    let res = app
+        .call("/api/workspaces/members/add", &[("slug", &owner_slug), ("email", &member_email), ("role", "member")])
+        .await;
     assert_eq!(res.status(), 422, "adding twice is refused");
 
     // The new member now sees the workspace.
     assert_eq!(member.get(&format!("/w/{owner_slug}")).await.status(), 200);
 
-    let res = app.call("/api/workspaces/members/role", &[("slug", &owner_slug), ("user_id", &user_id), ("role", "member")]).await;
+    let res = app
+        .call("/api/workspaces/members/role", &[("slug", &owner_slug), ("user_id", &user_id), ("role", "member")])
+        .await;
     assert_eq!(res.status(), 200);
-    let res = app.call("/api/workspaces/members/role", &[("slug", &owner_slug), ("user_id", &user_id), ("role", "emperor")]).await;
+    let res = app
+        .call("/api/workspaces/members/role", &[("slug", &owner_slug), ("user_id", &user_id), ("role", "emperor")])
+        .await;
     assert_eq!(res.status(), 422);
-    let members: serde_json::Value = app.call("/api/workspaces/members", &[("slug", &owner_slug)]).await.json().await.expect("json");
-    let roles: Vec<_> = members.as_array().expect("list").iter().map(|m| m["role"].as_str().unwrap_or_default().to_owned()).collect();
+    let members: serde_json::Value =
+        app.call("/api/workspaces/members", &[("slug", &owner_slug)]).await.json().await.expect("json");
+    let roles: Vec<_> =
+        members.as_array().expect("list").iter().map(|m| m["role"].as_str().unwrap_or_default().to_owned()).collect();
     assert_eq!(roles, ["owner", "member"]);
 
     let res = app.call("/api/workspaces/members/remove", &[("slug", &owner_slug), ("user_id", &user_id)]).await;
@@ -115,22 +130,31 @@ async fn members_and_admins_cannot_manage_members(engine: Engine) {
     let admin = app.other_client();
     let admin_email = unique_email("pam");
     admin.sign_up(&admin_email).await;
-    let res = app.call("/api/workspaces/members/add", &[("slug", &slug), ("email", &admin_email), ("role", "admin")]).await;
+    let res =
+        app.call("/api/workspaces/members/add", &[("slug", &slug), ("email", &admin_email), ("role", "admin")]).await;
     assert_eq!(res.status(), 200);
-    let members: serde_json::Value = admin.call("/api/workspaces/members", &[("slug", &slug)]).await.json().await.expect("json");
+    let members: serde_json::Value =
+        admin.call("/api/workspaces/members", &[("slug", &slug)]).await.json().await.expect("json");
     let owner_id = members[0]["user_id"].as_str().expect("owner id").to_owned();
     let admin_id = members[1]["user_id"].as_str().expect("admin id").to_owned();
 
-    let res = admin.call("/api/workspaces/members/role", &[("slug", &slug), ("user_id", &owner_id), ("role", "member")]).await;
+    let res = admin
+        .call("/api/workspaces/members/role", &[("slug", &slug), ("user_id", &owner_id), ("role", "member")])
+        .await;
     assert_eq!(res.status(), 403);
     assert!(error_json(res).await["Forbidden"].as_str().unwrap_or_default().contains("Only an owner"));
-    let res = admin.call("/api/workspaces/members/role", &[("slug", &slug), ("user_id", &admin_id), ("role", "owner")]).await;
+    let res =
+        admin.call("/api/workspaces/members/role", &[("slug", &slug), ("user_id", &admin_id), ("role", "owner")]).await;
     assert_eq!(res.status(), 403, "no promoting yourself");
     let res = admin.call("/api/workspaces/rename", &[("slug", &slug), ("name", "Taken over")]).await;
     assert_eq!(res.status(), 403);
     let res = admin.call("/api/workspaces/members/remove", &[("slug", &slug), ("user_id", &owner_id)]).await;
     assert_eq!(res.status(), 403);
-    assert_eq!(app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'").await, 2, "two personal workspaces, one owner each");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'").await,
+        2,
+        "two personal workspaces, one owner each"
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Taken over'").await, 0);
 
     // The settings page shows a non-owner no controls to change roles.
@@ -142,7 +166,8 @@ async fn members_and_admins_cannot_manage_members(engine: Engine) {
 async fn the_last_owner_cannot_leave_or_be_demoted(engine: Engine) {
     let app = spawn_app(engine).await;
     let slug = app.sign_up(&unique_email("quin")).await;
-    let members: serde_json::Value = app.call("/api/workspaces/members", &[("slug", &slug)]).await.json().await.expect("json");
+    let members: serde_json::Value =
+        app.call("/api/workspaces/members", &[("slug", &slug)]).await.json().await.expect("json");
     let me = members[0]["user_id"].as_str().expect("id").to_owned();
 
     let res = app.call("/api/workspaces/members/role", &[("slug", &slug), ("user_id", &me), ("role", "admin")]).await;

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs whatever is missing to build Gatehouse, and skips what is already there:
+# the wasm target, wasm-bindgen-cli (pinned to the wasm-bindgen crate in Cargo.lock), and the npm
+# tools (Tailwind CSS, wasm-opt, playwright-core). With `--test` it also makes sure Debian's
+# Chromium is installed and PostgreSQL is running, for the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+WASM_BINDGEN_VERSION=0.2.130
+want_test=false
+[ "${1:-}" = "--test" ] && want_test=true
+
+step() { printf '==> %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null; then
+  echo "error: Rust is not installed. Install it with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  step "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes, once)"
+  # Not --locked: one of its locked dependencies is no longer on crates.io.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if ! command -v npm >/dev/null; then
+  step "installing Node.js and npm"
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing npm tools (Tailwind CSS, wasm-opt, playwright-core)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if $want_test; then
+  if [ ! -x /usr/bin/chromium ]; then
+    step "installing Debian's Chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    step "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+  fi
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "error: PostgreSQL is not reachable on 127.0.0.1:5432; the PostgreSQL tests need it." >&2
+    exit 1
+  fi
+fi
