@@ -34,7 +34,8 @@ if ! command -v npm >/dev/null; then
 fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "installing npm tools (Tailwind CSS, wasm-opt, playwright-core)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` with the committed lock: npm 11 `ci` rejects locks without other platforms' optional packages.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 if $want_test; then
