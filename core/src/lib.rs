@@ -1,4 +1,4 @@
-//! Gatehouse's domain: accounts, workspaces and their members, and all of the SQL behind them.
+//! Gatehouse's domain: accounts, workspaces and their members, API keys, and all the SQL behind them.
 //!
 //! Nothing here knows about HTTP or Leptos. The server and the dashboard's server functions parse
 //! their input into the types of this crate, call its functions, and map [`CoreError`] to a response.
@@ -8,6 +8,8 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod keys;
+pub mod scopes;
 pub mod workspaces;
 
 pub use db::{Db, DbEngine};

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::{config::Config, startup, telemetry};
+use crate::{admin, config::Config, startup, telemetry};
 
 /// Gatehouse: an access layer for MCP endpoints — scoped API keys, OAuth for chat clients, usage.
 ///
@@ -32,6 +32,15 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations that have not run yet, then exit.
     Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Manage workspaces.
+    #[command(subcommand)]
+    Workspace(admin::WorkspaceCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(admin::KeyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -63,11 +72,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             telemetry::init();
-            let db = gatehouse_core::Db::connect(&cli.global.database_url).await.context("cannot open the database")?;
-            db.migrate().await.context("cannot apply migrations")?;
+            let db = open(&cli.global.database_url).await?;
             db.close().await;
             println!("migrations applied");
             Ok(())
         }
+        Command::User(command) => with_db(&cli.global, |db| async move { admin::user(&db, command).await }).await,
+        Command::Workspace(command) => {
+            with_db(&cli.global, |db| async move { admin::workspace_cmd(&db, command).await }).await
+        }
+        Command::Key(command) => with_db(&cli.global, |db| async move { admin::key(&db, command).await }).await,
     }
+}
+
+/// Opens the database and applies pending migrations.
+async fn open(url: &str) -> anyhow::Result<gatehouse_core::Db> {
+    let db = gatehouse_core::Db::connect(url).await.context("cannot open the database")?;
+    db.migrate().await.context("cannot apply migrations")?;
+    Ok(db)
+}
+
+/// Runs an admin command against the database, closing it afterwards.
+async fn with_db<F, Fut>(global: &GlobalArgs, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(gatehouse_core::Db) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let db = open(&global.database_url).await?;
+    let result = f(db.clone()).await;
+    db.close().await;
+    result
 }

@@ -1,6 +1,8 @@
 //! The `gatehouse` server: configuration, the axum router with the dashboard, health checks and
 //! safety middleware, start-up and graceful shutdown. `main.rs` is only the command line.
 
+pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod health;

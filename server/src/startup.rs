@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{Router, middleware, routing::get};
 use gatehouse_app::{App, shell};
-use gatehouse_core::Db;
+use gatehouse_core::{Db, keys::KeyVerifier};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
@@ -26,12 +26,16 @@ use crate::{config::Config, health, middleware as mw, sessions::Sessions, state:
 /// Largest request body accepted anywhere (forms and JSON are far smaller).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How often keys' last-used times are written.
+const LAST_USED_FLUSH: Duration = Duration::from_secs(5);
+
 /// A server bound to its port, ready to run.
 pub struct Server {
     listener: TcpListener,
     router: Router,
     public_url: String,
     db: Db,
+    keys: KeyVerifier,
 }
 
 impl Server {
@@ -55,10 +59,16 @@ impl Server {
 
     /// Serves until `signal` completes.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let flusher = tokio::spawn(flush_last_used(self.keys.clone(), self.db.clone()));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await
             .context("the server stopped with an error")?;
+        flusher.abort();
+        // What was noted after the last periodic flush.
+        if let Err(e) = self.keys.last_used.flush(&self.db).await {
+            tracing::warn!(error = %e, "could not write the last-used times of keys at shutdown");
+        }
         self.db.close().await;
         tracing::info!("Gatehouse stopped");
         Ok(())
@@ -88,9 +98,10 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         .build();
     let secure = config.secure_cookies();
     let public_url = config.public_url.clone();
-    let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config) };
+    let keys = KeyVerifier::new(db.clone());
+    let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config), keys: keys.clone() };
     let router = router(state, sessions, secure);
-    Ok(Server { listener, router, public_url, db })
+    Ok(Server { listener, router, public_url, db, keys })
 }
 
 /// The whole application: health checks, the dashboard pages and server functions, static files.
@@ -134,6 +145,7 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(crate::api::router())
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), mw::origin::require_same_origin))
         .with_state(state)
@@ -155,6 +167,18 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
 /// The session store wants a plain sqlx URL; ours may lack the create flag the domain pool added.
 fn sqlite_or_pg_url(url: &str) -> String {
     url.to_owned()
+}
+
+/// Writes keys' last-used times every few seconds (the request path only notes them in memory).
+async fn flush_last_used(keys: KeyVerifier, db: Db) {
+    let mut every = tokio::time::interval(LAST_USED_FLUSH);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = keys.last_used.flush(&db).await {
+            tracing::warn!(error = %e, "could not write the last-used times of keys; will retry");
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -2,7 +2,7 @@
 
 use axum::extract::FromRef;
 use gatehouse_app::ServerContext;
-use gatehouse_core::Db;
+use gatehouse_core::{Db, keys::KeyVerifier};
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
@@ -12,11 +12,12 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: std::sync::Arc<Config>,
+    pub keys: KeyVerifier,
 }
 
 impl AppState {
     /// What the dashboard's server functions get.
     pub fn server_context(&self) -> ServerContext {
-        ServerContext { db: self.db.clone(), throttle: self.config.throttle.clone() }
+        ServerContext { db: self.db.clone(), throttle: self.config.throttle.clone(), keys: self.keys.clone() }
     }
 }

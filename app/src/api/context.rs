@@ -1,7 +1,7 @@
 //! Server-side plumbing for server functions: the shared state, the session, and the one place
 //! where domain errors become dashboard errors (with an HTTP status and a log line).
 
-use gatehouse_core::{CoreError, Db, accounts::ThrottlePolicy};
+use gatehouse_core::{CoreError, Db, accounts::ThrottlePolicy, keys::KeyVerifier};
 use http::{StatusCode, header};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -17,6 +17,8 @@ pub const USER_ID_KEY: &str = "uid";
 pub struct ServerContext {
     pub db: Db,
     pub throttle: ThrottlePolicy,
+    /// For the last-used times not yet written to the database.
+    pub keys: KeyVerifier,
 }
 
 /// The shared state, provided by the server for each request.
@@ -106,15 +108,18 @@ pub fn fail(err: CoreError) -> AppError {
     set_status(app, status)
 }
 
-/// Sets the response status for a server-function error, except for a plain HTML form post:
-/// that one must stay a redirect back to the form, which then shows the error.
+/// Sets the response status for a server-function error called over HTTP. Not for a plain HTML
+/// form post (that must stay a redirect back to the form, which then shows the error), and not
+/// while rendering a page (the page decides its own status: a redirect, a 404).
 pub fn set_status(err: AppError, status: StatusCode) -> AppError {
-    let plain_form_post = use_context::<http::request::Parts>()
-        .and_then(|parts| {
-            parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))
-        })
-        .unwrap_or(false);
-    if !plain_form_post && let Some(options) = use_context::<ResponseOptions>() {
+    let Some(parts) = use_context::<http::request::Parts>() else { return err };
+    let is_server_fn_call = parts.uri.path().starts_with("/api/");
+    let plain_form_post =
+        parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if is_server_fn_call
+        && !plain_form_post
+        && let Some(options) = use_context::<ResponseOptions>()
+    {
         options.set_status(status);
     }
     err

@@ -134,6 +134,16 @@ pub async fn membership(db: &Db, user_id: &str, slug: &str) -> CoreResult<Member
     Ok(Membership { workspace: workspace_from_row(&row)?, role: Role::parse(&row.try_get::<String, _>("role")?)? })
 }
 
+/// The workspace with this slug, for the admin CLI (no membership check).
+pub async fn find_by_slug(db: &Db, slug: &str) -> CoreResult<Workspace> {
+    let row = sqlx::query("SELECT id, slug, name, created_at FROM workspaces WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    workspace_from_row(&row)
+}
+
 /// The user's first workspace (the one to land in after sign-in), if they have any.
 pub async fn default_for_user(db: &Db, user_id: &str) -> CoreResult<Option<Workspace>> {
     let row = sqlx::query(

@@ -1,0 +1,59 @@
+//! Last-used times of keys, kept in memory on the request path and written to the database in one
+//! batch every few seconds (and at shutdown), so verifying a key never waits on a write.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use crate::{Db, clock::Millis, error::CoreResult};
+
+#[derive(Debug, Default)]
+pub struct LastUsed {
+    pending: Mutex<HashMap<String, Millis>>,
+}
+
+impl LastUsed {
+    /// Notes that a key was used now.
+    pub fn touch(&self, key_id: &str, at: Millis) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        match pending.get_mut(key_id) {
+            Some(t) => *t = (*t).max(at),
+            None => {
+                pending.insert(key_id.to_owned(), at);
+            }
+        }
+    }
+
+    /// A use noted but not written yet.
+    pub fn pending(&self, key_id: &str) -> Option<Millis> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).get(key_id).copied()
+    }
+
+    /// Writes the noted times; on failure they are kept for the next try.
+    pub async fn flush(&self, db: &Db) -> CoreResult<usize> {
+        let batch: Vec<(String, Millis)> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.drain().collect()
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let result = async {
+            let mut tx = db.pool().begin().await?;
+            for (id, at) in &batch {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
+                    .bind(*at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            for (id, at) in batch {
+                self.touch(&id, at);
+            }
+            return Err(e.into());
+        }
+        Ok(batch.len())
+    }
+}

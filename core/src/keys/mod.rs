@@ -1,0 +1,376 @@
+//! API keys: creating (the key is returned once, never stored), listing, editing, revoking and
+//! rolling them, the workspace's key policy, and verifying a presented key.
+//!
+//! Admins and owners manage keys; members may list them. Every query names the workspace.
+
+mod expiry;
+mod last_used;
+mod name;
+mod rate_limit;
+mod token;
+mod verify;
+
+pub use expiry::ExpiryChoice;
+pub use last_used::LastUsed;
+pub use name::KeyName;
+pub use rate_limit::RateLimiter;
+pub use token::{Environment, KeyToken, TokenFormatError, hint};
+pub use verify::{AuthFailure, KeyVerifier, Principal, parse_header, retry_after_secs};
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, any::AnyRow};
+
+use crate::{
+    Db,
+    clock::{DAY, HOUR, Millis, now_ms},
+    error::{CoreError, CoreResult},
+    scopes::ScopeSet,
+    workspaces,
+};
+
+/// A key as the dashboard and the CLI list it: never its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub environment: Environment,
+    pub scopes: ScopeSet,
+    pub hint: String,
+    pub rate_limit_per_minute: Option<i64>,
+    pub created_by: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+    pub rolled_to: Option<String>,
+    pub last_used_at: Option<Millis>,
+}
+
+/// Where a key stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    Active,
+    /// Stops within 7 days: it expires, or it was rolled and its grace period runs out.
+    Expiring,
+    Expired,
+    Revoked,
+}
+
+impl KeyStatus {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(KeyStatus::Active),
+            "expiring" => Some(KeyStatus::Expiring),
+            "expired" => Some(KeyStatus::Expired),
+            "revoked" => Some(KeyStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+impl ApiKey {
+    pub fn status(&self, now: Millis) -> KeyStatus {
+        if self.revoked_at.is_some_and(|at| at <= now) {
+            KeyStatus::Revoked
+        } else if self.expires_at.is_some_and(|at| at <= now) {
+            KeyStatus::Expired
+        } else if self.revoked_at.is_some() || self.expires_at.is_some_and(|at| at - now <= 7 * DAY) {
+            KeyStatus::Expiring
+        } else {
+            KeyStatus::Active
+        }
+    }
+}
+
+/// What a new key is made of.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub name: KeyName,
+    pub environment: Environment,
+    pub scopes: ScopeSet,
+    pub expiry: ExpiryChoice,
+}
+
+/// The key policy of a workspace.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// The longest lifetime a new key may have, in days; `None` allows keys that never expire.
+    pub max_lifetime_days: Option<i64>,
+    /// Requests per minute a key may make unless the key sets its own limit.
+    pub default_rate_limit_per_minute: i64,
+}
+
+/// How long a rolled key keeps working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grace {
+    None,
+    OneHour,
+    OneDay,
+    SevenDays,
+}
+
+impl Grace {
+    pub fn parse(value: &str) -> CoreResult<Self> {
+        match value {
+            "none" | "0" => Ok(Grace::None),
+            "1h" => Ok(Grace::OneHour),
+            "24h" | "1d" => Ok(Grace::OneDay),
+            "7d" => Ok(Grace::SevenDays),
+            _ => Err(CoreError::invalid("grace", "Choose none, 1h, 24h or 7d.")),
+        }
+    }
+
+    fn millis(self) -> Millis {
+        match self {
+            Grace::None => 0,
+            Grace::OneHour => HOUR,
+            Grace::OneDay => DAY,
+            Grace::SevenDays => 7 * DAY,
+        }
+    }
+}
+
+const KEY_COLUMNS: &str = "k.id, k.name, k.environment, k.scopes, k.last4, k.rate_limit_per_minute, u.email AS created_by, \
+     k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at";
+
+fn key_from_row(row: &AnyRow) -> CoreResult<ApiKey> {
+    let id: String = row.try_get("id")?;
+    let environment = Environment::parse(&row.try_get::<String, _>("environment")?)
+        .ok_or_else(|| CoreError::Internal(format!("key {id} has an unknown environment")))?;
+    let last4: String = row.try_get("last4")?;
+    Ok(ApiKey {
+        hint: hint(environment, &id, &last4),
+        name: row.try_get("name")?,
+        environment,
+        scopes: ScopeSet::from_stored(&row.try_get::<String, _>("scopes")?),
+        rate_limit_per_minute: row.try_get("rate_limit_per_minute")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        rolled_to: row.try_get("rolled_to")?,
+        last_used_at: row.try_get("last_used_at")?,
+        id,
+    })
+}
+
+/// The key policy of the workspace the user is in.
+pub async fn policy(db: &Db, user_id: &str, slug: &str) -> CoreResult<KeyPolicy> {
+    let m = workspaces::membership(db, user_id, slug).await?;
+    policy_of(db, &m.workspace.id).await
+}
+
+pub(crate) async fn policy_of(db: &Db, workspace_id: &str) -> CoreResult<KeyPolicy> {
+    let row = sqlx::query("SELECT max_key_lifetime_days, key_rate_limit_per_minute FROM workspaces WHERE id = $1")
+        .bind(workspace_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(KeyPolicy {
+        max_lifetime_days: row.try_get("max_key_lifetime_days")?,
+        default_rate_limit_per_minute: row.try_get("key_rate_limit_per_minute")?,
+    })
+}
+
+/// Sets the workspace's key policy (owners only). Existing keys keep their expiry.
+pub async fn set_policy(db: &Db, user_id: &str, slug: &str, policy: KeyPolicy) -> CoreResult<KeyPolicy> {
+    let m = workspaces::membership(db, user_id, slug).await?;
+    m.role.require_owner("change the key policy")?;
+    if let Some(days) = policy.max_lifetime_days
+        && !(1..=3650).contains(&days)
+    {
+        return Err(CoreError::invalid("max_lifetime_days", "Choose between 1 and 3650 days, or no limit."));
+    }
+    if !(1..=100_000).contains(&policy.default_rate_limit_per_minute) {
+        return Err(CoreError::invalid("rate_limit", "Choose between 1 and 100000 requests per minute."));
+    }
+    sqlx::query("UPDATE workspaces SET max_key_lifetime_days = $1, key_rate_limit_per_minute = $2 WHERE id = $3")
+        .bind(policy.max_lifetime_days)
+        .bind(policy.default_rate_limit_per_minute)
+        .bind(&m.workspace.id)
+        .execute(db.pool())
+        .await?;
+    Ok(policy)
+}
+
+/// Creates a key in a workspace the user administers. The token is returned once and never stored.
+pub async fn create(db: &Db, user_id: &str, slug: &str, new: NewKey) -> CoreResult<(ApiKey, KeyToken)> {
+    let m = workspaces::membership(db, user_id, slug).await?;
+    m.role.require_admin("create API keys")?;
+    create_in(db, &m.workspace.id, Some(user_id), new).await
+}
+
+/// Creates a key in a workspace without a role check: for the admin CLI.
+pub async fn create_in(
+    db: &Db,
+    workspace_id: &str,
+    created_by: Option<&str>,
+    new: NewKey,
+) -> CoreResult<(ApiKey, KeyToken)> {
+    let now = now_ms();
+    let policy = policy_of(db, workspace_id).await?;
+    let expires_at = new.expiry.resolve(now, policy.max_lifetime_days)?;
+    insert_key(db, workspace_id, created_by, &new.name, new.environment, &new.scopes, None, now, expires_at).await
+}
+
+#[expect(clippy::too_many_arguments, reason = "one row's columns; a struct would only rename them")]
+async fn insert_key(
+    db: &Db,
+    workspace_id: &str,
+    created_by: Option<&str>,
+    name: &KeyName,
+    environment: Environment,
+    scopes: &ScopeSet,
+    rate_limit: Option<i64>,
+    now: Millis,
+    expires_at: Option<Millis>,
+) -> CoreResult<(ApiKey, KeyToken)> {
+    let token = KeyToken::generate(environment);
+    sqlx::query(
+        "INSERT INTO api_keys (id, workspace_id, name, environment, scopes, digest, last4, rate_limit_per_minute,
+                               created_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(token.lookup_id())
+    .bind(workspace_id)
+    .bind(name.as_str())
+    .bind(environment.as_str())
+    .bind(scopes.to_stored())
+    .bind(token.digest())
+    .bind(token.last4())
+    .bind(rate_limit)
+    .bind(created_by)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db.pool())
+    .await?;
+    let key = get_in(db, workspace_id, token.lookup_id()).await?;
+    Ok((key, token))
+}
+
+/// Every key of the workspace, newest first (any member may list them).
+pub async fn list(db: &Db, user_id: &str, slug: &str) -> CoreResult<Vec<ApiKey>> {
+    let m = workspaces::membership(db, user_id, slug).await?;
+    list_in(db, &m.workspace.id).await
+}
+
+pub async fn list_in(db: &Db, workspace_id: &str) -> CoreResult<Vec<ApiKey>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+         WHERE k.workspace_id = $1 ORDER BY k.created_at DESC, k.id"
+    );
+    let rows = sqlx::query(&sql).bind(workspace_id).fetch_all(db.pool()).await?;
+    rows.iter().map(key_from_row).collect()
+}
+
+async fn get_in(db: &Db, workspace_id: &str, key_id: &str) -> CoreResult<ApiKey> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+         WHERE k.workspace_id = $1 AND k.id = $2"
+    );
+    let row = sqlx::query(&sql).bind(workspace_id).bind(key_id).fetch_optional(db.pool()).await?;
+    key_from_row(&row.ok_or(CoreError::NotFound)?)
+}
+
+/// Revokes a key at once (admins). Revoking a revoked key changes nothing.
+pub async fn revoke(db: &Db, user_id: &str, slug: &str, key_id: &str) -> CoreResult<ApiKey> {
+    let m = workspaces::membership(db, user_id, slug).await?;
+    m.role.require_admin("revoke API keys")?;
+    revoke_in(db, &m.workspace.id, key_id).await
+}
+
+pub async fn revoke_in(db: &Db, workspace_id: &str, key_id: &str) -> CoreResult<ApiKey> {
+    let now = now_ms();
+    get_in(db, workspace_id, key_id).await?;
+    sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND (revoked_at IS NULL OR revoked_at > $1)",
+    )
+    .bind(now)
+    .bind(workspace_id)
+    .bind(key_id)
+    .execute(db.pool())
+    .await?;
+    get_in(db, workspace_id, key_id).await
+}
+
+/// Rolls a key (admins): a new key with the same settings and lifetime, revealed once; the old
+/// one keeps working for the grace period, then stops.
+pub async fn roll(db: &Db, user_id: &str, slug: &str, key_id: &str, grace: Grace) -> CoreResult<(ApiKey, KeyToken)> {
+    let m = workspaces::membership(db, user_id, slug).await?;
+    m.role.require_admin("roll API keys")?;
+    let old = get_in(db, &m.workspace.id, key_id).await?;
+    let now = now_ms();
+    match old.status(now) {
+        KeyStatus::Revoked | KeyStatus::Expired => {
+            return Err(CoreError::Conflict(
+                "This key no longer works, so it cannot be rolled. Create a new key.".into(),
+            ));
+        }
+        _ if old.rolled_to.is_some() => {
+            return Err(CoreError::Conflict("This key was already rolled. Roll its replacement instead.".into()));
+        }
+        _ => {}
+    }
+    let policy = policy_of(db, &m.workspace.id).await?;
+    let lifetime = old.expires_at.map(|at| at - old.created_at);
+    let mut expires_at = lifetime.map(|l| now + l);
+    if let (Some(max), Some(at)) = (policy.max_lifetime_days, expires_at) {
+        expires_at = Some(at.min(now + max * DAY));
+    } else if let (Some(max), None) = (policy.max_lifetime_days, expires_at) {
+        expires_at = Some(now + max * DAY);
+    }
+    let name = KeyName::parse(&old.name)?;
+    let (new_key, token) = insert_key(
+        db,
+        &m.workspace.id,
+        Some(user_id),
+        &name,
+        old.environment,
+        &old.scopes,
+        old.rate_limit_per_minute,
+        now,
+        expires_at,
+    )
+    .await?;
+    sqlx::query("UPDATE api_keys SET revoked_at = $1, rolled_to = $2 WHERE workspace_id = $3 AND id = $4")
+        .bind(now + grace.millis())
+        .bind(&new_key.id)
+        .bind(&m.workspace.id)
+        .bind(key_id)
+        .execute(db.pool())
+        .await?;
+    Ok((new_key, token))
+}
+
+/// What an admin may change on an existing key.
+#[derive(Debug, Clone)]
+pub struct KeyEdit {
+    pub name: KeyName,
+    pub scopes: ScopeSet,
+    /// `None` uses the workspace default.
+    pub rate_limit_per_minute: Option<i64>,
+}
+
+/// Edits a key's name, scopes and rate limit (admins). Takes effect on the key's next request.
+pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyEdit) -> CoreResult<ApiKey> {
+    let m = workspaces::membership(db, user_id, slug).await?;
+    m.role.require_admin("edit API keys")?;
+    if let Some(limit) = edit.rate_limit_per_minute
+        && !(1..=100_000).contains(&limit)
+    {
+        return Err(CoreError::invalid("rate_limit", "Choose between 1 and 100000 requests per minute."));
+    }
+    let done = sqlx::query(
+        "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3 WHERE workspace_id = $4 AND id = $5",
+    )
+    .bind(edit.name.as_str())
+    .bind(edit.scopes.to_stored())
+    .bind(edit.rate_limit_per_minute)
+    .bind(&m.workspace.id)
+    .bind(key_id)
+    .execute(db.pool())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(CoreError::NotFound);
+    }
+    get_in(db, &m.workspace.id, key_id).await
+}

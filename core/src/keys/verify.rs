@@ -1,0 +1,278 @@
+//! The one way in for API keys: an `Authorization` header becomes a [`Principal`] (workspace,
+//! environment, scopes, key) or a typed [`AuthFailure`] that says exactly what is wrong.
+//!
+//! Order: header shape → key format and checksum (no database) → lookup by id → constant-time
+//! digest comparison → revoked / expired → rate limit → last-used noted in memory.
+
+use std::{sync::Arc, time::Duration};
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{
+    LastUsed, RateLimiter,
+    token::{Environment, KeyToken, TokenFormatError, digest_matches},
+};
+use crate::{
+    Db,
+    clock::{Millis, now_ms},
+    scopes::ScopeSet,
+};
+
+/// Longest `Authorization` header looked at; a real one is under 100 bytes.
+const MAX_HEADER_LEN: usize = 512;
+
+/// Who is calling, as every endpoint and tool sees it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Principal {
+    pub workspace_id: String,
+    pub workspace_slug: String,
+    pub workspace_name: String,
+    pub environment: Environment,
+    pub scopes: ScopeSet,
+    pub key_id: String,
+    pub key_name: String,
+    pub expires_at: Option<Millis>,
+}
+
+/// Why a request is not authenticated. `code`, `message` and `next_action` form the JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthFailure {
+    MissingHeader,
+    NotBearer,
+    EmptyToken,
+    ExtraSpace,
+    TrailingSpace,
+    HeaderTooLong,
+    NotAscii,
+    NotAKey,
+    Malformed,
+    BadChecksum,
+    UnknownKey,
+    Expired {
+        at: Millis,
+    },
+    Revoked {
+        at: Millis,
+    },
+    RateLimited {
+        retry_after: Duration,
+    },
+    /// The database did not answer; not the client's fault.
+    Unavailable,
+}
+
+impl AuthFailure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthFailure::Expired { .. } => "KEY_EXPIRED",
+            AuthFailure::Revoked { .. } => "KEY_REVOKED",
+            AuthFailure::RateLimited { .. } => "RATE_LIMITED",
+            AuthFailure::Unavailable => "UNAVAILABLE",
+            _ => "UNAUTHORIZED",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            AuthFailure::MissingHeader => "The Authorization header is missing.".into(),
+            AuthFailure::NotBearer => "The Authorization header must use the Bearer scheme.".into(),
+            AuthFailure::EmptyToken => "The Authorization header says Bearer but carries no key.".into(),
+            AuthFailure::ExtraSpace => "There must be exactly one space between Bearer and the key.".into(),
+            AuthFailure::TrailingSpace => "The key is followed by whitespace.".into(),
+            AuthFailure::HeaderTooLong => format!("The Authorization header is longer than {MAX_HEADER_LEN} bytes."),
+            AuthFailure::NotAscii => "The Authorization header contains characters that cannot be in a key.".into(),
+            AuthFailure::NotAKey => "This is not a Gatehouse API key: keys start with pk_live_ or pk_test_.".into(),
+            AuthFailure::Malformed => {
+                "The key is incomplete or mistyped: it has the wrong length or characters.".into()
+            }
+            AuthFailure::BadChecksum => "The key is incomplete or mistyped: its checksum does not match.".into(),
+            AuthFailure::UnknownKey => {
+                "No key matches this one. It may have been deleted, or belong to another Gatehouse.".into()
+            }
+            AuthFailure::Expired { .. } => "This key has expired.".into(),
+            AuthFailure::Revoked { .. } => "This key has been revoked.".into(),
+            AuthFailure::RateLimited { retry_after } => {
+                format!("This key made too many requests. Retry in {} seconds.", retry_after_secs(*retry_after))
+            }
+            AuthFailure::Unavailable => "Keys cannot be checked right now. Retry shortly.".into(),
+        }
+    }
+
+    pub fn next_action(&self) -> &'static str {
+        match self {
+            AuthFailure::MissingHeader | AuthFailure::NotBearer | AuthFailure::EmptyToken => {
+                "Send the header as: Authorization: Bearer pk_live_… (or pk_test_…)."
+            }
+            AuthFailure::ExtraSpace | AuthFailure::TrailingSpace | AuthFailure::NotAscii => {
+                "Send the key exactly as it was shown, with nothing before or after it."
+            }
+            AuthFailure::HeaderTooLong | AuthFailure::NotAKey => {
+                "Create an API key in the Gatehouse dashboard (API keys) and send it as the Bearer token."
+            }
+            AuthFailure::Malformed | AuthFailure::BadChecksum => {
+                "Copy the whole key again from where you saved it; keys are shown only once, so create a new one if it is lost."
+            }
+            AuthFailure::UnknownKey | AuthFailure::Revoked { .. } => {
+                "Create a new key in the Gatehouse dashboard (API keys) and use it instead."
+            }
+            AuthFailure::Expired { .. } => "Roll or create a key in the Gatehouse dashboard (API keys).",
+            AuthFailure::RateLimited { .. } => {
+                "Wait for Retry-After seconds, or ask an admin to raise this key's rate limit."
+            }
+            AuthFailure::Unavailable => {
+                "Retry in a few seconds; if it persists, the Gatehouse operator should check /readyz."
+            }
+        }
+    }
+}
+
+/// Whole seconds to wait, at least one.
+pub fn retry_after_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0).max(u64::from(d.as_secs() == 0))
+}
+
+/// Checks keys against the database, with the rate limiter and last-used recorder they share.
+#[derive(Debug, Clone)]
+pub struct KeyVerifier {
+    db: Db,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub last_used: Arc<LastUsed>,
+}
+
+impl KeyVerifier {
+    pub fn new(db: Db) -> Self {
+        KeyVerifier { db, rate_limiter: Arc::default(), last_used: Arc::default() }
+    }
+
+    /// The whole check, from the raw header value (if any) to a principal.
+    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Principal, AuthFailure> {
+        let token = parse_header(header)?;
+        self.verify_token(&token).await
+    }
+
+    /// The checks after parsing: lookup, digest, status, rate limit.
+    pub async fn verify_token(&self, token: &KeyToken) -> Result<Principal, AuthFailure> {
+        let row = sqlx::query(
+            "SELECT k.id, k.name, k.environment, k.scopes, k.digest, k.expires_at, k.revoked_at, k.rate_limit_per_minute,
+                    w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute
+             FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.id = $1",
+        )
+        .bind(token.lookup_id())
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "key lookup failed");
+            AuthFailure::Unavailable
+        })?
+        .ok_or(AuthFailure::UnknownKey)?;
+        let get = |e: sqlx::Error| {
+            tracing::error!(error = %e, "key row unreadable");
+            AuthFailure::Unavailable
+        };
+        let digest: String = row.try_get("digest").map_err(get)?;
+        let environment: String = row.try_get("environment").map_err(get)?;
+        if !digest_matches(token, &digest) || environment != token.environment().as_str() {
+            return Err(AuthFailure::UnknownKey);
+        }
+        let now = now_ms();
+        let revoked_at: Option<Millis> = row.try_get("revoked_at").map_err(get)?;
+        if let Some(at) = revoked_at.filter(|at| *at <= now) {
+            return Err(AuthFailure::Revoked { at });
+        }
+        let expires_at: Option<Millis> = row.try_get("expires_at").map_err(get)?;
+        if let Some(at) = expires_at.filter(|at| *at <= now) {
+            return Err(AuthFailure::Expired { at });
+        }
+        let key_id: String = row.try_get("id").map_err(get)?;
+        let own_limit: Option<i64> = row.try_get("rate_limit_per_minute").map_err(get)?;
+        let limit = match own_limit {
+            Some(limit) => limit,
+            None => row.try_get("key_rate_limit_per_minute").map_err(get)?,
+        };
+        self.rate_limiter.check(&key_id, limit).map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
+        self.last_used.touch(&key_id, now);
+        Ok(Principal {
+            workspace_id: row.try_get("workspace_id").map_err(get)?,
+            workspace_slug: row.try_get("slug").map_err(get)?,
+            workspace_name: row.try_get("workspace_name").map_err(get)?,
+            environment: token.environment(),
+            scopes: ScopeSet::from_stored(&row.try_get::<String, _>("scopes").map_err(get)?),
+            key_name: row.try_get("name").map_err(get)?,
+            key_id,
+            expires_at,
+        })
+    }
+}
+
+/// The header's shape and the key's format; no database. Reports, never guesses.
+pub fn parse_header(header: Option<&[u8]>) -> Result<KeyToken, AuthFailure> {
+    let raw = header.ok_or(AuthFailure::MissingHeader)?;
+    if raw.len() > MAX_HEADER_LEN {
+        return Err(AuthFailure::HeaderTooLong);
+    }
+    let value = std::str::from_utf8(raw).map_err(|_| AuthFailure::NotAscii)?;
+    if !value.is_ascii() {
+        return Err(AuthFailure::NotAscii);
+    }
+    if value.trim().is_empty() {
+        return Err(AuthFailure::MissingHeader);
+    }
+    let (scheme, rest) = match value.split_once(' ') {
+        Some((scheme, rest)) => (scheme, Some(rest)),
+        None => (value, None),
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthFailure::NotBearer);
+    }
+    let token = match rest {
+        None => return Err(AuthFailure::EmptyToken),
+        Some(rest) if rest.trim().is_empty() => return Err(AuthFailure::EmptyToken),
+        Some(rest) if rest.starts_with(char::is_whitespace) => return Err(AuthFailure::ExtraSpace),
+        Some(rest) if rest.ends_with(char::is_whitespace) => return Err(AuthFailure::TrailingSpace),
+        Some(rest) => rest,
+    };
+    KeyToken::parse(token).map_err(|e| match e {
+        TokenFormatError::NotAKey => AuthFailure::NotAKey,
+        TokenFormatError::Malformed => AuthFailure::Malformed,
+        TokenFormatError::BadChecksum => AuthFailure::BadChecksum,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(value: &str) -> Result<KeyToken, AuthFailure> {
+        parse_header(Some(value.as_bytes()))
+    }
+
+    #[test]
+    fn header_shapes() {
+        let key = KeyToken::generate(Environment::Live);
+        let k = key.expose();
+        assert!(parse(&format!("Bearer {k}")).is_ok());
+        assert!(parse(&format!("bearer {k}")).is_ok());
+        assert!(parse(&format!("BEARER {k}")).is_ok());
+        assert_eq!(parse_header(None), Err(AuthFailure::MissingHeader));
+        assert_eq!(parse(""), Err(AuthFailure::MissingHeader));
+        assert_eq!(parse("Bearer"), Err(AuthFailure::EmptyToken));
+        assert_eq!(parse("Bearer "), Err(AuthFailure::EmptyToken));
+        assert_eq!(parse("Bearer  x"), Err(AuthFailure::ExtraSpace));
+        assert_eq!(parse(&format!("Bearer {k}  ")), Err(AuthFailure::TrailingSpace));
+        assert_eq!(parse(&format!("Basic {k}")), Err(AuthFailure::NotBearer));
+        assert_eq!(parse(k), Err(AuthFailure::NotBearer));
+        assert_eq!(parse("Bearer sk_live_abc"), Err(AuthFailure::NotAKey));
+        assert_eq!(parse(&format!("Bearer {}", &k[..k.len() - 2])), Err(AuthFailure::Malformed));
+        assert_eq!(parse(&"A".repeat(10_240)), Err(AuthFailure::HeaderTooLong));
+        assert_eq!(parse_header(Some(&[0xff, 0xfe])), Err(AuthFailure::NotAscii));
+        assert_eq!(parse("Bearer pk_live_é"), Err(AuthFailure::NotAscii));
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);
+        assert_eq!(retry_after_secs(Duration::from_secs(3)), 3);
+    }
+}

@@ -1,0 +1,175 @@
+//! Admin subcommands for scripts: create users, workspaces and keys, list and revoke keys.
+//! Output is plain text; where a command creates a secret, it is alone on stdout's last line.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Subcommand};
+use gatehouse_core::{
+    CoreError, Db,
+    accounts::{self, Email, Password},
+    clock::now_ms,
+    keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
+    scopes::ScopeSet,
+    workspaces::{self, WorkspaceName},
+};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (and its personal workspace). The password comes from
+    /// GATEHOUSE_PASSWORD, or is asked for on a terminal.
+    Create {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace owned by an existing account; prints the workspace's slug.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Email of the account that will own it.
+        #[arg(long)]
+        owner: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; prints it once, alone on the last line.
+    Create(KeyCreateArgs),
+    /// List a workspace's keys (never their secrets).
+    List {
+        #[arg(long)]
+        workspace: String,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        #[arg(long)]
+        workspace: String,
+        /// The key's id, as `key list` shows it.
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    /// The workspace's slug.
+    #[arg(long)]
+    pub workspace: String,
+    #[arg(long)]
+    pub name: String,
+    /// Comma-separated scopes, e.g. agents:read,runs:read.
+    #[arg(long)]
+    pub scopes: String,
+    /// live or test.
+    #[arg(long, default_value = "live")]
+    pub env: String,
+    /// 30d, 90d, 1y or DAYSd; without it the key never expires (if the workspace allows that).
+    #[arg(long)]
+    pub expires_in: Option<String>,
+}
+
+/// Turns a domain error into a message for the terminal.
+fn explain(err: CoreError) -> anyhow::Error {
+    match err {
+        CoreError::Invalid { field, message } => anyhow!("{field}: {message}"),
+        CoreError::NotFound => anyhow!("not found"),
+        other => anyhow!(other),
+    }
+}
+
+async fn workspace(db: &Db, slug: &str) -> anyhow::Result<workspaces::Workspace> {
+    workspaces::find_by_slug(db, slug).await.map_err(|e| match e {
+        CoreError::NotFound => anyhow!("no workspace has the slug {slug:?}"),
+        other => explain(other),
+    })
+}
+
+pub async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email } => {
+            let email = Email::parse(&email).map_err(explain)?;
+            let password = match std::env::var("GATEHOUSE_PASSWORD") {
+                Ok(p) => p,
+                Err(_) if std::io::stdin().is_terminal() => {
+                    rpassword::prompt_password("Password (12 characters or more): ")
+                        .context("cannot read the password")?
+                }
+                Err(_) => bail!("set GATEHOUSE_PASSWORD, or run on a terminal to be asked for the password"),
+            };
+            let password = Password::parse(&password).map_err(explain)?;
+            let (user, workspace) = accounts::sign_up(db, email, password).await.map_err(explain)?;
+            println!("created user {} ({}) with workspace {}", user.email, user.id, workspace.slug);
+            Ok(())
+        }
+    }
+}
+
+pub async fn workspace_cmd(db: &Db, command: WorkspaceCommand) -> anyhow::Result<()> {
+    match command {
+        WorkspaceCommand::Create { name, owner } => {
+            let name = WorkspaceName::parse(&name).map_err(explain)?;
+            let email = Email::parse(&owner).map_err(explain)?;
+            let user = accounts::find_user_by_email(db, &email)
+                .await
+                .map_err(explain)?
+                .ok_or_else(|| anyhow!("no account uses {}; create it with `gatehouse user create`", email.as_str()))?;
+            let workspace = workspaces::create(db, &user.id, name).await.map_err(explain)?;
+            println!("{}", workspace.slug);
+            Ok(())
+        }
+    }
+}
+
+pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create(args) => {
+            let ws = workspace(db, &args.workspace).await?;
+            let environment = Environment::parse(&args.env)
+                .ok_or_else(|| anyhow!("--env must be live or test, not {:?}", args.env))?;
+            let new = NewKey {
+                name: KeyName::parse(&args.name).map_err(explain)?,
+                environment,
+                scopes: ScopeSet::parse_for_key(&[args.scopes.as_str()]).map_err(explain)?,
+                expiry: match &args.expires_in {
+                    Some(e) => ExpiryChoice::parse(e).map_err(explain)?,
+                    None => ExpiryChoice::Never,
+                },
+            };
+            let (key, token) = keys::create_in(db, &ws.id, None, new).await.map_err(explain)?;
+            eprintln!("created key {} ({}) in {}; it is shown once, below:", key.id, key.name, ws.slug);
+            println!("{}", token.expose());
+            Ok(())
+        }
+        KeyCommand::List { workspace: slug } => {
+            let ws = workspace(db, &slug).await?;
+            let now = now_ms();
+            println!("{:<14} {:<6} {:<9} {:<24} {:<40} NAME", "ID", "ENV", "STATUS", "KEY", "SCOPES");
+            for k in keys::list_in(db, &ws.id).await.map_err(explain)? {
+                let status = serde_json::to_value(k.status(now)).ok().and_then(|v| v.as_str().map(str::to_owned));
+                println!(
+                    "{:<14} {:<6} {:<9} {:<24} {:<40} {}",
+                    k.id,
+                    k.environment.as_str(),
+                    status.unwrap_or_default(),
+                    k.hint,
+                    k.scopes.to_stored().replace(' ', ","),
+                    k.name
+                );
+            }
+            Ok(())
+        }
+        KeyCommand::Revoke { workspace: slug, key_id } => {
+            let ws = workspace(db, &slug).await?;
+            let key = keys::revoke_in(db, &ws.id, &key_id).await.map_err(|e| match e {
+                CoreError::NotFound => anyhow!("workspace {slug} has no key {key_id:?}"),
+                other => explain(other),
+            })?;
+            println!("revoked {} ({})", key.id, key.name);
+            Ok(())
+        }
+    }
+}

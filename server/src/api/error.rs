@@ -1,0 +1,63 @@
+//! The one place API errors become HTTP: a status, the JSON body `{"code","message","next_action"}`
+//! and, for authentication failures, `WWW-Authenticate` (and `Retry-After` when rate limited).
+
+use axum::{
+    Json,
+    response::{IntoResponse, Response},
+};
+use gatehouse_core::keys::AuthFailure;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+/// An error answered by the `/v1` API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub next_action: String,
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl From<AuthFailure> for ApiError {
+    fn from(failure: AuthFailure) -> Self {
+        let status = match &failure {
+            AuthFailure::Revoked { .. } => StatusCode::GONE,
+            AuthFailure::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        let mut headers = Vec::new();
+        if status == StatusCode::UNAUTHORIZED {
+            let description = failure.message().replace('"', "'");
+            let value =
+                format!("Bearer realm=\"gatehouse\", error=\"invalid_token\", error_description=\"{description}\"");
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.push((header::WWW_AUTHENTICATE, v));
+            }
+        }
+        if let AuthFailure::RateLimited { retry_after } = &failure {
+            let secs = gatehouse_core::keys::retry_after_secs(*retry_after);
+            headers.push((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        ApiError {
+            status,
+            code: failure.code(),
+            message: failure.message(),
+            next_action: failure.next_action().to_owned(),
+            headers,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "code": self.code, "message": self.message, "next_action": self.next_action }));
+        let mut response = (self.status, body).into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
