@@ -11,10 +11,11 @@ use leptos_router::{
 use crate::pages::{
     auth::{SignInPage, SignUpPage},
     dashboard::DashboardLayout,
+    keys::KeysPage,
     landing::LandingPage,
     not_found::NotFoundPage,
     overview::OverviewPage,
-    sections::{AuditPage, ConnectorsPage, KeysPage, UsagePage},
+    sections::{AuditPage, ConnectorsPage, UsagePage},
     settings::SettingsPage,
     workspace_new::NewWorkspacePage,
 };

@@ -7,5 +7,6 @@
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
+pub mod keys;
 pub mod types;
 pub mod workspaces;

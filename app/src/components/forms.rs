@@ -19,6 +19,9 @@ where
 pub fn TextField(
     #[prop(into)] name: String,
     #[prop(into)] label: String,
+    /// The input's id; `field-<name>` unless a page has several fields of one name.
+    #[prop(into, optional)]
+    id: Option<String>,
     #[prop(into, default = "text".to_owned())] kind: String,
     #[prop(into, optional)] autocomplete: Option<String>,
     #[prop(into, optional)] hint: Option<String>,
@@ -29,7 +32,7 @@ pub fn TextField(
     #[prop(into, default = 1024)] maxlength: usize,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.unwrap_or_else(|| format!("field-{name}"));
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod keys;
 pub mod landing;
 pub mod not_found;
 pub mod overview;

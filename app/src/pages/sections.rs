@@ -6,14 +6,6 @@ use leptos_meta::Title;
 use crate::components::NotBuiltYet;
 
 #[component]
-pub fn KeysPage() -> impl IntoView {
-    view! {
-        <Title text="API keys · Gatehouse" />
-        <NotBuiltYet title="API keys" what="Scoped, expiring pk_live_ and pk_test_ keys for scripts and custom MCP hosts." />
-    }
-}
-
-#[component]
 pub fn ConnectorsPage() -> impl IntoView {
     view! {
         <Title text="Connectors · Gatehouse" />

@@ -42,7 +42,9 @@ pub enum AuthFailure {
     NotBearer,
     EmptyToken,
     ExtraSpace,
-    TrailingSpace,
+    /// Whitespace and more after the key. (Whitespace at the very end never reaches us: HTTP
+    /// removes it from header values, RFC 9110 §5.5.)
+    TextAfterKey,
     HeaderTooLong,
     NotAscii,
     NotAKey,
@@ -79,7 +81,7 @@ impl AuthFailure {
             AuthFailure::NotBearer => "The Authorization header must use the Bearer scheme.".into(),
             AuthFailure::EmptyToken => "The Authorization header says Bearer but carries no key.".into(),
             AuthFailure::ExtraSpace => "There must be exactly one space between Bearer and the key.".into(),
-            AuthFailure::TrailingSpace => "The key is followed by whitespace.".into(),
+            AuthFailure::TextAfterKey => "The key is followed by whitespace and more text.".into(),
             AuthFailure::HeaderTooLong => format!("The Authorization header is longer than {MAX_HEADER_LEN} bytes."),
             AuthFailure::NotAscii => "The Authorization header contains characters that cannot be in a key.".into(),
             AuthFailure::NotAKey => "This is not a Gatehouse API key: keys start with pk_live_ or pk_test_.".into(),
@@ -104,7 +106,7 @@ impl AuthFailure {
             AuthFailure::MissingHeader | AuthFailure::NotBearer | AuthFailure::EmptyToken => {
                 "Send the header as: Authorization: Bearer pk_live_… (or pk_test_…)."
             }
-            AuthFailure::ExtraSpace | AuthFailure::TrailingSpace | AuthFailure::NotAscii => {
+            AuthFailure::ExtraSpace | AuthFailure::TextAfterKey | AuthFailure::NotAscii => {
                 "Send the key exactly as it was shown, with nothing before or after it."
             }
             AuthFailure::HeaderTooLong | AuthFailure::NotAKey => {
@@ -229,7 +231,7 @@ pub fn parse_header(header: Option<&[u8]>) -> Result<KeyToken, AuthFailure> {
         None => return Err(AuthFailure::EmptyToken),
         Some(rest) if rest.trim().is_empty() => return Err(AuthFailure::EmptyToken),
         Some(rest) if rest.starts_with(char::is_whitespace) => return Err(AuthFailure::ExtraSpace),
-        Some(rest) if rest.ends_with(char::is_whitespace) => return Err(AuthFailure::TrailingSpace),
+        Some(rest) if rest.contains(char::is_whitespace) => return Err(AuthFailure::TextAfterKey),
         Some(rest) => rest,
     };
     KeyToken::parse(token).map_err(|e| match e {
@@ -259,7 +261,8 @@ mod tests {
         assert_eq!(parse("Bearer"), Err(AuthFailure::EmptyToken));
         assert_eq!(parse("Bearer "), Err(AuthFailure::EmptyToken));
         assert_eq!(parse("Bearer  x"), Err(AuthFailure::ExtraSpace));
-        assert_eq!(parse(&format!("Bearer {k}  ")), Err(AuthFailure::TrailingSpace));
+        assert_eq!(parse(&format!("Bearer {k}  ")), Err(AuthFailure::TextAfterKey));
+        assert_eq!(parse(&format!("Bearer {k} extra")), Err(AuthFailure::TextAfterKey));
         assert_eq!(parse(&format!("Basic {k}")), Err(AuthFailure::NotBearer));
         assert_eq!(parse(k), Err(AuthFailure::NotBearer));
         assert_eq!(parse("Bearer sk_live_abc"), Err(AuthFailure::NotAKey));

@@ -27,6 +27,8 @@ macro_rules! both_engines {
 
 pub struct TestApp {
     pub base: String,
+    /// The database this server uses, for running the CLI against it.
+    pub database_url: String,
     pub client: Client,
     pub db: gatehouse_core::Db,
     pub engine: Engine,
@@ -70,6 +72,7 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
             (format!("{base}/{name}"), None)
         }
     };
+    let database_url = url.clone();
     let mut config = Config::for_tests(&url);
     adjust(&mut config);
     let server = build_server(config).await.expect("server starts");
@@ -79,7 +82,7 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
     tokio::spawn(server.run_with_shutdown(async {
         let _ = stopped.await;
     }));
-    TestApp { base, client: new_client(), db, engine, stop: Some(stop), _dir: dir }
+    TestApp { base, database_url, client: new_client(), db, engine, stop: Some(stop), _dir: dir }
 }
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).
@@ -112,6 +115,7 @@ impl TestApp {
     pub fn other_client(&self) -> TestApp {
         TestApp {
             base: self.base.clone(),
+            database_url: self.database_url.clone(),
             client: new_client(),
             db: self.db.clone(),
             engine: self.engine,

@@ -4,5 +4,7 @@
 mod accounts;
 mod cli;
 mod helpers;
+mod keys;
+mod logs;
 mod safety;
 mod workspaces;

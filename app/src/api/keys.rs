@@ -1,0 +1,242 @@
+//! Server functions for the API keys page: list, create (the key is in that one response only,
+//! sent with `Cache-Control: no-store`), edit, roll, revoke, and the workspace's key policy.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::context::{fail, require_user_id, server_context};
+use crate::error::AppError;
+
+/// A key as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub environment: String,
+    pub scopes: Vec<String>,
+    pub hint: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub rolled_to: Option<String>,
+    pub rate_limit_per_minute: Option<i64>,
+    /// active, expiring, expired or revoked.
+    pub status: String,
+}
+
+/// A scope of the catalog, with what it allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeInfo {
+    pub name: String,
+    pub description: String,
+}
+
+/// Everything the keys page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysPage {
+    pub keys: Vec<KeyView>,
+    pub catalog: Vec<ScopeInfo>,
+    pub can_manage: bool,
+    pub is_owner: bool,
+    pub max_lifetime_days: Option<i64>,
+    pub default_rate_limit_per_minute: i64,
+    pub now: i64,
+}
+
+/// A key just created or rolled: the only response that ever holds the whole key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedKey {
+    pub id: String,
+    pub name: String,
+    pub hint: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CreatedKey({}, {})", self.id, self.hint)
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn view_of(k: gatehouse_core::keys::ApiKey, now: i64, pending: Option<i64>) -> KeyView {
+    let status =
+        serde_json::to_value(k.status(now)).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    KeyView {
+        id: k.id,
+        name: k.name,
+        environment: k.environment.as_str().to_owned(),
+        scopes: k.scopes.names(),
+        hint: k.hint,
+        created_by: k.created_by,
+        created_at: k.created_at,
+        expires_at: k.expires_at,
+        revoked_at: k.revoked_at,
+        last_used_at: match (k.last_used_at, pending) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        },
+        rolled_to: k.rolled_to,
+        rate_limit_per_minute: k.rate_limit_per_minute,
+        status,
+    }
+}
+
+/// The response holding a new key must not be stored by any cache.
+#[cfg(feature = "ssr")]
+fn no_store() {
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.insert_header(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    }
+}
+
+#[server(endpoint = "keys/list")]
+pub async fn list_keys(slug: String) -> Result<KeysPage, AppError> {
+    use gatehouse_core::{clock::now_ms, keys, scopes::Scope, workspaces};
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let membership = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    let list = keys::list_in(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
+    let policy = keys::policy(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    let now = now_ms();
+    Ok(KeysPage {
+        keys: list
+            .into_iter()
+            .map(|k| {
+                let pending = ctx.keys.last_used.pending(&k.id);
+                view_of(k, now, pending)
+            })
+            .collect(),
+        catalog: Scope::FOR_KEYS
+            .iter()
+            .map(|s| ScopeInfo { name: s.as_str().to_owned(), description: s.description().to_owned() })
+            .collect(),
+        can_manage: membership.role.can_manage_access(),
+        is_owner: membership.role.can_manage_workspace(),
+        max_lifetime_days: policy.max_lifetime_days,
+        default_rate_limit_per_minute: policy.default_rate_limit_per_minute,
+        now,
+    })
+}
+
+/// Creates a key and reveals it, once.
+#[server(endpoint = "keys/create")]
+pub async fn create_key(
+    slug: String,
+    name: String,
+    environment: String,
+    #[server(default)] scopes: Vec<String>,
+    expiry: String,
+    #[server(default)] expiry_date: String,
+) -> Result<CreatedKey, AppError> {
+    use gatehouse_core::{
+        CoreError,
+        keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
+        scopes::ScopeSet,
+    };
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let name = KeyName::parse(&name).map_err(fail)?;
+    let environment = Environment::parse(&environment)
+        .ok_or_else(|| fail(CoreError::invalid("environment", "Choose live or test.")))?;
+    let scopes = ScopeSet::parse_for_key(&scopes).map_err(fail)?;
+    let expiry = if expiry == "date" {
+        if expiry_date.trim().is_empty() {
+            return Err(fail(CoreError::invalid("expiry", "Pick the date the key stops working.")));
+        }
+        ExpiryChoice::parse(&expiry_date)
+    } else {
+        ExpiryChoice::parse(&expiry)
+    }
+    .map_err(fail)?;
+    let (key, token) =
+        keys::create(&ctx.db, &user_id, &slug, NewKey { name, environment, scopes, expiry }).await.map_err(fail)?;
+    no_store();
+    tracing::info!(key_id = %key.id, "API key created");
+    Ok(CreatedKey { id: key.id, name: key.name, hint: key.hint, secret: token.expose().to_owned() })
+}
+
+/// Revokes a key at once.
+#[server(endpoint = "keys/revoke")]
+pub async fn revoke_key(slug: String, key_id: String) -> Result<(), AppError> {
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    gatehouse_core::keys::revoke(&ctx.db, &user_id, &slug, &key_id).await.map_err(fail)?;
+    tracing::info!(%key_id, "API key revoked");
+    Ok(())
+}
+
+/// Rolls a key: a new one with the same settings, revealed once; the old one works for `grace`.
+#[server(endpoint = "keys/roll")]
+pub async fn roll_key(slug: String, key_id: String, grace: String) -> Result<CreatedKey, AppError> {
+    use gatehouse_core::keys::{self, Grace};
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let grace = Grace::parse(&grace).map_err(fail)?;
+    let (key, token) = keys::roll(&ctx.db, &user_id, &slug, &key_id, grace).await.map_err(fail)?;
+    no_store();
+    tracing::info!(old = %key_id, new = %key.id, "API key rolled");
+    Ok(CreatedKey { id: key.id, name: key.name, hint: key.hint, secret: token.expose().to_owned() })
+}
+
+/// Edits a key's name, scopes and rate limit (empty: the workspace default).
+#[server(endpoint = "keys/update")]
+pub async fn update_key(
+    slug: String,
+    key_id: String,
+    name: String,
+    #[server(default)] scopes: Vec<String>,
+    #[server(default)] rate_limit: String,
+) -> Result<(), AppError> {
+    use gatehouse_core::{
+        CoreError,
+        keys::{self, KeyEdit, KeyName},
+        scopes::ScopeSet,
+    };
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let rate_limit_per_minute = match rate_limit.trim() {
+        "" => None,
+        n => Some(n.parse::<i64>().map_err(|_| {
+            fail(CoreError::invalid("rate_limit", "Enter a whole number of requests per minute, or leave it empty."))
+        })?),
+    };
+    let edit = KeyEdit {
+        name: KeyName::parse(&name).map_err(fail)?,
+        scopes: ScopeSet::parse_for_key(&scopes).map_err(fail)?,
+        rate_limit_per_minute,
+    };
+    keys::update(&ctx.db, &user_id, &slug, &key_id, edit).await.map_err(fail)?;
+    Ok(())
+}
+
+/// Sets the longest lifetime of new keys (empty: no limit) and the default rate limit (owners).
+#[server(endpoint = "keys/policy")]
+pub async fn set_key_policy(slug: String, max_lifetime_days: String, rate_limit: String) -> Result<(), AppError> {
+    use gatehouse_core::{
+        CoreError,
+        keys::{self, KeyPolicy},
+    };
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let max_lifetime_days = match max_lifetime_days.trim() {
+        "" => None,
+        n => Some(n.parse::<i64>().map_err(|_| {
+            fail(CoreError::invalid(
+                "max_lifetime_days",
+                "Enter a whole number of days, or leave it empty for no limit.",
+            ))
+        })?),
+    };
+    let default_rate_limit_per_minute = rate_limit
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| fail(CoreError::invalid("rate_limit", "Enter a whole number of requests per minute.")))?;
+    keys::set_policy(&ctx.db, &user_id, &slug, KeyPolicy { max_lifetime_days, default_rate_limit_per_minute })
+        .await
+        .map_err(fail)?;
+    Ok(())
+}

@@ -1,0 +1,393 @@
+//! The API keys page: the list (filterable by status), creating a key with scopes and expiry, the
+//! one-time reveal with a copy button, editing, rolling with a grace period, and revoking.
+//!
+//! Creating and rolling need the wasm: the new key is shown only in the page that asked for it,
+//! never stored or put in a URL, so those buttons wait until the page is live.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::keys::{CreateKey, CreatedKey, KeyView, KeysPage, RevokeKey, RollKey, ScopeInfo, UpdateKey, list_keys},
+    components::{FormAlert, PageHeader, SubmitButton, TextField, field_error, format_date},
+    pages::dashboard::use_slug,
+};
+
+const STATUSES: [(&str, &str); 5] =
+    [("", "All"), ("active", "Active"), ("expiring", "Expiring soon"), ("expired", "Expired"), ("revoked", "Revoked")];
+
+#[derive(Clone, Copy)]
+struct KeyActions {
+    create: ServerAction<CreateKey>,
+    revoke: ServerAction<RevokeKey>,
+    roll: ServerAction<RollKey>,
+    update: ServerAction<UpdateKey>,
+    /// True once the wasm runs: creating and rolling need it to show the key.
+    live: RwSignal<bool>,
+    /// The key to reveal, from the latest create or roll.
+    revealed: RwSignal<Option<CreatedKey>>,
+}
+
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    let slug = use_slug();
+    let actions = KeyActions {
+        create: ServerAction::<CreateKey>::new(),
+        revoke: ServerAction::<RevokeKey>::new(),
+        roll: ServerAction::<RollKey>::new(),
+        update: ServerAction::<UpdateKey>::new(),
+        live: RwSignal::new(false),
+        revealed: RwSignal::new(None),
+    };
+    Effect::new(move |_| actions.live.set(true));
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = actions.create.value().get() {
+            actions.revealed.set(Some(created));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = actions.roll.value().get() {
+            actions.revealed.set(Some(created));
+        }
+    });
+    let data = Resource::new(
+        move || {
+            (
+                slug.get(),
+                actions.create.version().get(),
+                actions.revoke.version().get(),
+                actions.roll.version().get(),
+                actions.update.version().get(),
+            )
+        },
+        |(slug, ..)| list_keys(slug),
+    );
+    let query = use_query_map();
+    let filter = Memo::new(move |_| query.read().get("status").unwrap_or_default());
+
+    view! {
+        <Title text="API keys · Gatehouse" />
+        <PageHeader title="API keys" description="Scoped, expiring keys for scripts and custom MCP hosts. A key is shown once, when it is created." />
+        <Reveal revealed=actions.revealed />
+        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading keys…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(page) => view! { <KeysBody page=page actions=actions filter=filter /> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="text-sm text-rose-700">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn KeysBody(page: KeysPage, actions: KeyActions, filter: Memo<String>) -> impl IntoView {
+    let slug = use_slug();
+    let catalog = page.catalog.clone();
+    let keys = page.keys.clone();
+    let total = keys.len();
+    let can_manage = page.can_manage;
+    let now = page.now;
+    view! {
+        {can_manage.then(|| view! { <CreateKeyPanel catalog=catalog.clone() actions=actions max_days=page.max_lifetime_days /> })}
+        <nav aria-label="Filter keys by status" class="mb-4 mt-6 flex flex-wrap gap-2">
+            {STATUSES
+                .into_iter()
+                .map(|(value, label)| {
+                    let count = keys.iter().filter(|k| value.is_empty() || k.status == value).count();
+                    let href = move || {
+                        if value.is_empty() { format!("/w/{}/keys", slug.get()) } else { format!("/w/{}/keys?status={value}", slug.get()) }
+                    };
+                    view! {
+                        <a
+                            href=href
+                            aria-current=move || (filter.get() == value).then_some("page")
+                            class="rounded-full border border-slate-200 bg-white px-3 py-1 text-sm text-slate-700 hover:bg-slate-50 aria-[current=page]:border-indigo-600 aria-[current=page]:bg-indigo-600 aria-[current=page]:text-white"
+                        >
+                            {format!("{label} ({count})")}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+        {move || {
+            let f = filter.get();
+            let shown: Vec<KeyView> = keys.iter().filter(|k| f.is_empty() || k.status == f).cloned().collect();
+            if total == 0 {
+                view! {
+                    <div class="rounded-xl border border-dashed border-slate-300 bg-white p-8 text-center" data-testid="keys-empty">
+                        <p class="font-medium text-slate-900">"No API keys yet"</p>
+                        <p class="mt-1 text-sm text-slate-600">
+                            {if can_manage { "Create one above to call the MCP endpoint from a script." } else { "An admin of this workspace can create keys." }}
+                        </p>
+                    </div>
+                }
+                    .into_any()
+            } else if shown.is_empty() {
+                view! { <p class="rounded-xl border border-slate-200 bg-white p-6 text-sm text-slate-600">"No keys with this status."</p> }.into_any()
+            } else {
+                let catalog = catalog.clone();
+                view! {
+                    <ul class="space-y-3" data-testid="key-list">
+                        {shown.into_iter().map(|k| view! { <KeyRow key=k catalog=catalog.clone() actions=actions can_manage=can_manage now=now /> }).collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// The one-time reveal of a new key, with a copy button and a plain warning.
+#[component]
+fn Reveal(revealed: RwSignal<Option<CreatedKey>>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    move || {
+        revealed.get().map(|created| {
+            let secret = created.secret.clone();
+            let copy = move |_| {
+                #[cfg(feature = "hydrate")]
+                {
+                    let clipboard = window().navigator().clipboard();
+                    let _ = clipboard.write_text(&secret);
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = &secret;
+                copied.set(true);
+            };
+            view! {
+                <section role="status" aria-live="polite" class="mb-6 rounded-xl border border-amber-300 bg-amber-50 p-5" data-testid="key-reveal">
+                    <h2 class="text-base font-semibold text-amber-900">{format!("Your new key \u{201c}{}\u{201d}", created.name)}</h2>
+                    <p class="mt-1 text-sm text-amber-900">
+                        <strong>"Copy it now. "</strong>
+                        "This is the only time it is shown: Gatehouse stores only a fingerprint of it and cannot show it again."
+                    </p>
+                    <div class="mt-3 flex flex-col gap-2 sm:flex-row">
+                        <label for="new-key" class="sr-only">"New API key"</label>
+                        <input id="new-key" readonly value=created.secret.clone() data-testid="new-key"
+                            class="min-w-0 flex-1 rounded-lg border border-amber-300 bg-white px-3 py-2 font-mono text-sm text-slate-900" />
+                        <button type="button" on:click=copy data-testid="copy-key"
+                            class="rounded-lg bg-amber-600 px-4 py-2 text-sm font-semibold text-white hover:bg-amber-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-amber-600">
+                            {move || if copied.get() { "Copied" } else { "Copy" }}
+                        </button>
+                        <button type="button" on:click=move |_| { copied.set(false); revealed.set(None); }
+                            class="rounded-lg border border-amber-300 px-4 py-2 text-sm text-amber-900 hover:bg-amber-100">
+                            "I have stored it"
+                        </button>
+                    </div>
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn ScopePicker(
+    catalog: Vec<ScopeInfo>,
+    #[prop(optional)] selected: Vec<String>,
+    #[prop(into)] id_prefix: String,
+) -> impl IntoView {
+    view! {
+        <fieldset>
+            <legend class="text-sm font-medium text-slate-800">"Scopes"</legend>
+            <div class="mt-2 grid gap-2 sm:grid-cols-2">
+                {catalog
+                    .into_iter()
+                    .map(|s| {
+                        let id = format!("{id_prefix}-{}", s.name.replace(':', "-"));
+                        let checked = selected.contains(&s.name);
+                        let label_for = id.clone();
+                        view! {
+                            <label for=label_for class="flex cursor-pointer items-start gap-3 rounded-lg border border-slate-200 p-3 hover:bg-slate-50 has-[:checked]:border-indigo-300 has-[:checked]:bg-indigo-50/50">
+                                <input id=id type="checkbox" name="scopes[]" value=s.name.clone() checked=checked class="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" />
+                                <span>
+                                    <span class="block font-mono text-sm text-slate-900">{s.name.clone()}</span>
+                                    <span class="block text-xs text-slate-600">{s.description.clone()}</span>
+                                </span>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </fieldset>
+    }
+}
+
+#[component]
+fn CreateKeyPanel(catalog: Vec<ScopeInfo>, actions: KeyActions, max_days: Option<i64>) -> impl IntoView {
+    let slug = use_slug();
+    let value = actions.create.value();
+    let scope_error = field_error(value, "scopes");
+    let expiry_error = field_error(value, "expiry");
+    let select = "block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30";
+    let panel = NodeRef::<leptos::html::Details>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
+    // After a key is created, close and clear the form: the key is in the reveal panel above.
+    Effect::new(move |_| {
+        if matches!(value.get(), Some(Ok(_))) {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+            if let Some(panel) = panel.get_untracked() {
+                panel.set_open(false);
+            }
+        }
+    });
+    view! {
+        <details node_ref=panel class="rounded-xl border border-slate-200 bg-white shadow-sm" data-testid="create-key">
+            <summary class="flex cursor-pointer list-none items-center justify-between px-5 py-4">
+                <span class="text-base font-semibold text-slate-900">"Create a key"</span>
+                <span class="rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white">"New key"</span>
+            </summary>
+            <ActionForm action=actions.create node_ref=form attr:class="space-y-5 border-t border-slate-100 p-5" attr:novalidate="">
+                <FormAlert value=value />
+                <input type="hidden" name="slug" value=move || slug.get() />
+                <TextField name="name" label="Name" required=true maxlength=200usize placeholder="Nightly export" hint="What the key is for, so you recognise it later." error=field_error(value, "name") />
+                <fieldset>
+                    <legend class="text-sm font-medium text-slate-800">"Environment"</legend>
+                    <div class="mt-2 flex gap-4">
+                        <label class="flex items-center gap-2 text-sm"><input type="radio" name="environment" value="live" checked=true />"Live "<span class="font-mono text-xs text-slate-500">"pk_live_"</span></label>
+                        <label class="flex items-center gap-2 text-sm"><input type="radio" name="environment" value="test" />"Test "<span class="font-mono text-xs text-slate-500">"pk_test_ · test data only"</span></label>
+                    </div>
+                </fieldset>
+                <div>
+                    <ScopePicker catalog=catalog id_prefix="new-scope" />
+                    {move || scope_error.get().map(|e| view! { <p class="mt-1 text-sm text-rose-600" data-testid="field-error">{e}</p> })}
+                </div>
+                <div class="grid gap-4 sm:grid-cols-2">
+                    <div class="space-y-1.5">
+                        <label for="new-key-expiry" class="block text-sm font-medium text-slate-800">"Expires"</label>
+                        <select id="new-key-expiry" name="expiry" class=select>
+                            <option value="30d">"In 30 days"</option>
+                            <option value="90d" selected=true>"In 90 days"</option>
+                            <option value="1y">"In 1 year"</option>
+                            <option value="date">"On a date…"</option>
+                            {max_days.is_none().then(|| view! { <option value="never">"Never"</option> })}
+                        </select>
+                        {max_days.map(|d| view! { <p class="text-xs text-slate-500">{format!("This workspace allows keys to live at most {d} days.")}</p> })}
+                    </div>
+                    <div class="space-y-1.5">
+                        <label for="new-key-date" class="block text-sm font-medium text-slate-800">"Date (when “On a date…”)"</label>
+                        <input id="new-key-date" type="date" name="expiry_date" class=select />
+                    </div>
+                </div>
+                {move || expiry_error.get().map(|e| view! { <p class="text-sm text-rose-600" data-testid="field-error">{e}</p> })}
+                <div class="flex items-center gap-3">
+                    <button type="submit" disabled=move || !actions.live.get() || actions.create.pending().get()
+                        class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60">
+                        {move || if actions.create.pending().get() { "Creating…" } else { "Create key" }}
+                    </button>
+                    {move || (!actions.live.get()).then(|| view! { <span class="text-xs text-slate-500">"Waiting for the page to finish loading…"</span> })}
+                </div>
+            </ActionForm>
+        </details>
+    }
+}
+
+fn status_badge(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "active" => ("Active", "bg-emerald-50 text-emerald-700 ring-emerald-600/20"),
+        "expiring" => ("Expiring soon", "bg-amber-50 text-amber-800 ring-amber-600/20"),
+        "expired" => ("Expired", "bg-slate-100 text-slate-600 ring-slate-500/20"),
+        _ => ("Revoked", "bg-rose-50 text-rose-700 ring-rose-600/20"),
+    }
+}
+
+#[component]
+fn KeyRow(key: KeyView, catalog: Vec<ScopeInfo>, actions: KeyActions, can_manage: bool, now: i64) -> impl IntoView {
+    let slug = use_slug();
+    let (label, badge) = status_badge(&key.status);
+    let works = key.status == "active" || key.status == "expiring";
+    let expires = match (key.revoked_at.filter(|at| *at > now), key.expires_at) {
+        (Some(at), _) => format!("stops {} (rolled)", format_date(at)),
+        (None, Some(at)) => format!("expires {}", format_date(at)),
+        (None, None) => "never expires".to_owned(),
+    };
+    let last_used =
+        key.last_used_at.map(|t| format!("last used {}", format_date(t))).unwrap_or_else(|| "never used".to_owned());
+    let created = format!(
+        "created {}{}",
+        format_date(key.created_at),
+        key.created_by.as_ref().map(|e| format!(" by {e}")).unwrap_or_default()
+    );
+    let select = "rounded-lg border border-slate-300 bg-white px-2 py-1.5 text-sm";
+    let (id, id2, id3) = (key.id.clone(), key.id.clone(), key.id.clone());
+    let row_id = key.id.clone();
+    let (edit_name, edit_scopes, edit_limit) =
+        (key.name.clone(), key.scopes.clone(), key.rate_limit_per_minute.map(|n| n.to_string()).unwrap_or_default());
+    let revoke_prompt = format!(
+        "Revoke \u{201c}{}\u{201d}? Requests with it fail from the next one on. This cannot be undone.",
+        key.name
+    );
+    let rolled = key.rolled_to.is_some();
+    view! {
+        <li class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm" data-testid="key-row" data-key-id=row_id>
+            <div class="flex flex-wrap items-start justify-between gap-3">
+                <div class="min-w-0">
+                    <p class="flex flex-wrap items-center gap-2">
+                        <span class="font-medium text-slate-900">{key.name.clone()}</span>
+                        <span class=format!("rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset {badge}") data-testid="key-status">{label}</span>
+                        <span class="rounded-full bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{key.environment.clone()}</span>
+                    </p>
+                    <p class="mt-1 font-mono text-sm text-slate-700" data-testid="key-hint">{key.hint.clone()}</p>
+                    <p class="mt-1 flex flex-wrap gap-1">
+                        {key.scopes.iter().map(|s| view! { <span class="rounded bg-indigo-50 px-1.5 py-0.5 font-mono text-xs text-indigo-800">{s.clone()}</span> }).collect_view()}
+                    </p>
+                    <p class="mt-2 text-xs text-slate-500">{format!("{created} · {last_used} · {expires}")}</p>
+                </div>
+                {(can_manage && works).then(|| view! {
+                    <div class="flex flex-wrap gap-2">
+                        <details class="relative">
+                            <summary class="cursor-pointer list-none rounded-lg border border-slate-300 px-3 py-1.5 text-sm text-slate-700 hover:bg-slate-50">"Edit"</summary>
+                            <div class="absolute right-0 z-10 mt-2 w-[22rem] max-w-[90vw] rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                                <ActionForm action=actions.update attr:class="space-y-3">
+                                    <FormAlert value=actions.update.value() />
+                                    <input type="hidden" name="slug" value=move || slug.get() />
+                                    <input type="hidden" name="key_id" value=id.clone() />
+                                    <TextField name="name" id=format!("edit-name-{id}") label="Name" value=edit_name.clone() maxlength=200usize error=field_error(actions.update.value(), "name") />
+                                    <ScopePicker catalog=catalog.clone() selected=edit_scopes.clone() id_prefix=format!("edit-{}", id) />
+                                    <TextField name="rate_limit" id=format!("edit-limit-{id}") label="Requests per minute (empty: workspace default)" kind="number"
+                                        value=edit_limit.clone() error=field_error(actions.update.value(), "rate_limit") />
+                                    <SubmitButton label="Save changes" pending=actions.update.pending() />
+                                </ActionForm>
+                            </div>
+                        </details>
+                        {(!rolled).then(|| view! {
+                            <details class="relative">
+                                <summary class="cursor-pointer list-none rounded-lg border border-slate-300 px-3 py-1.5 text-sm text-slate-700 hover:bg-slate-50">"Roll"</summary>
+                                <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                                    <ActionForm action=actions.roll attr:class="space-y-3">
+                                        <p class="text-sm text-slate-700">"Make a new key with the same settings. The old key keeps working for:"</p>
+                                        <input type="hidden" name="slug" value=move || slug.get() />
+                                        <input type="hidden" name="key_id" value=id2.clone() />
+                                        <label class="sr-only" for=format!("grace-{}", id2)>"Grace period"</label>
+                                        <select id=format!("grace-{}", id2) name="grace" class=select>
+                                            <option value="none">"No grace: stop now"</option>
+                                            <option value="1h">"1 hour"</option>
+                                            <option value="24h" selected=true>"24 hours"</option>
+                                            <option value="7d">"7 days"</option>
+                                        </select>
+                                        <button type="submit" disabled=move || !actions.live.get()
+                                            class="w-full rounded-lg bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-60">"Roll key"</button>
+                                    </ActionForm>
+                                </div>
+                            </details>
+                        })}
+                        <details class="relative">
+                            <summary class="cursor-pointer list-none rounded-lg px-3 py-1.5 text-sm text-rose-700 hover:bg-rose-50">"Revoke"</summary>
+                            <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                                <p class="text-sm text-slate-700">{revoke_prompt.clone()}</p>
+                                <ActionForm action=actions.revoke attr:class="mt-3">
+                                    <input type="hidden" name="slug" value=move || slug.get() />
+                                    <input type="hidden" name="key_id" value=id3.clone() />
+                                    <SubmitButton label="Revoke key" pending=actions.revoke.pending() tone="danger" />
+                                </ActionForm>
+                            </div>
+                        </details>
+                    </div>
+                })}
+            </div>
+        </li>
+    }
+}

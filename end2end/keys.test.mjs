@@ -1,0 +1,118 @@
+// API keys in a real browser: create, reveal once, copy, reload (only the hint remains), use the
+// key against /v1/whoami, revoke it, and see it refused.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newPage, hydrated, signUp, uniqueEmail } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function whoami(key) {
+  const res = await fetch(`${server.url}/v1/whoami`, { headers: { Authorization: `Bearer ${key}` } });
+  return { status: res.status, body: await res.json() };
+}
+
+test('create, reveal once, copy, reload, revoke', async () => {
+  const page = await newPage(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
+  await signUp(page, server.url, uniqueEmail('kai'));
+  const keysUrl = `${page.url()}/keys`;
+  await page.goto(keysUrl);
+  await hydrated(page);
+  await page.getByTestId('keys-empty').waitFor();
+
+  await page.getByTestId('create-key').locator('summary').click();
+  await page.getByLabel('Name').first().fill('Nightly export');
+  await page.getByLabel('agents:read').check();
+  await page.getByLabel('runs:read').check();
+  await page.getByLabel('Expires').selectOption('30d');
+  await page.getByRole('button', { name: 'Create key' }).click();
+
+  const reveal = page.getByTestId('key-reveal');
+  await reveal.waitFor();
+  assert.match(await reveal.textContent(), /only time it is shown/);
+  const key = await page.getByTestId('new-key').inputValue();
+  assert.match(key, /^pk_live_[0-9A-Za-z]{61}$/);
+  await page.getByTestId('copy-key').click();
+  await page.getByText('Copied').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+
+  const row = page.getByTestId('key-row').first();
+  await row.waitFor();
+  const hint = await row.getByTestId('key-hint').textContent();
+  assert.equal(hint, `${key.slice(0, 12)}…${key.slice(-4)}`);
+
+  const ok = await whoami(key);
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.body.scopes, ['agents:read', 'runs:read']);
+  assert.equal(ok.body.environment, 'live');
+
+  // After a reload the key is gone for good: only its hint remains anywhere in the page.
+  await page.reload();
+  await hydrated(page);
+  const html = await page.content();
+  assert.ok(!html.includes(key), 'the full key must not be in the page after a reload');
+  assert.ok(!html.includes(key.slice(12, 40)), 'no part of the secret either');
+  assert.equal(await page.getByTestId('key-reveal').count(), 0);
+  assert.equal(await page.getByTestId('key-hint').first().textContent(), hint);
+  assert.equal(await page.getByTestId('key-status').first().textContent(), 'Active');
+
+  // Revoke, with a confirmation step.
+  await page.getByTestId('key-row').first().getByText('Revoke', { exact: true }).click();
+  await page.getByRole('button', { name: 'Revoke key' }).click();
+  await page.getByTestId('key-status').filter({ hasText: 'Revoked' }).waitFor();
+  const revoked = await whoami(key);
+  assert.equal(revoked.status, 410);
+  assert.equal(revoked.body.code, 'KEY_REVOKED');
+
+  // The status filter shows it under Revoked only.
+  await page.getByRole('link', { name: /^Active/ }).click();
+  await page.getByText('No keys with this status.').waitFor();
+  await page.getByRole('link', { name: /^Revoked/ }).click();
+  assert.equal(await page.getByTestId('key-row').count(), 1);
+  assert.deepEqual(page.errors, []);
+});
+
+test('a key needs a name and a scope', async () => {
+  const page = await newPage(browser);
+  await signUp(page, server.url, uniqueEmail('lin'));
+  await page.goto(`${page.url()}/keys`);
+  await hydrated(page);
+  await page.getByTestId('create-key').locator('summary').click();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByText('Give the key a name').waitFor();
+  await page.getByLabel('Name').first().fill('No scopes');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByText('Choose at least one scope.').waitFor();
+  assert.equal(await page.getByTestId('key-reveal').count(), 0);
+});
+
+test('roll a key: the new one is revealed, the old one keeps working through its grace', async () => {
+  const page = await newPage(browser);
+  await signUp(page, server.url, uniqueEmail('mo'));
+  await page.goto(`${page.url()}/keys`);
+  await hydrated(page);
+  await page.getByTestId('create-key').locator('summary').click();
+  await page.getByLabel('Name').first().fill('Deploy bot');
+  await page.getByLabel('runs:execute').check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const oldKey = await page.getByTestId('new-key').inputValue();
+  await page.getByRole('button', { name: 'I have stored it' }).click();
+
+  await page.getByTestId('key-row').first().getByText('Roll', { exact: true }).click();
+  await page.getByLabel('Grace period').selectOption('1h');
+  await page.getByRole('button', { name: 'Roll key' }).click();
+  await page.getByTestId('key-reveal').waitFor();
+  const newKey = await page.getByTestId('new-key').inputValue();
+  assert.notEqual(newKey, oldKey);
+  assert.equal((await whoami(newKey)).status, 200);
+  assert.equal((await whoami(oldKey)).status, 200, 'the old key works during its grace period');
+  await page.getByTestId('key-status').filter({ hasText: 'Expiring soon' }).waitFor();
+});
