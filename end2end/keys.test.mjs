@@ -116,3 +116,29 @@ test('roll a key: the new one is revealed, the old one keeps working through its
   assert.equal((await whoami(oldKey)).status, 200, 'the old key works during its grace period');
   await page.getByTestId('key-status').filter({ hasText: 'Expiring soon' }).waitFor();
 });
+
+test('an owner limits key lifetimes, and the key form follows', async () => {
+  const page = await newPage(browser);
+  await signUp(page, server.url, uniqueEmail('ned'));
+  const base = page.url();
+  await page.goto(`${base}/settings`);
+  await hydrated(page);
+  await page.getByLabel('Longest key lifetime (days)').fill('30');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByText('Saved.').waitFor();
+
+  await page.goto(`${base}/keys`);
+  await hydrated(page);
+  await page.getByTestId('create-key').locator('summary').click();
+  await page.getByText('This workspace allows keys to live at most 30 days.').waitFor();
+  assert.equal(await page.locator('#new-key-expiry option[value="never"]').count(), 0);
+  await page.locator('#field-name').fill('Too long');
+  await page.getByLabel('runs:read').check();
+  await page.getByLabel('Expires').selectOption('1y');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByText('at most 30 days', { exact: false }).last().waitFor();
+  assert.equal(await page.getByTestId('key-reveal').count(), 0);
+  await page.getByLabel('Expires').selectOption('30d');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByTestId('key-reveal').waitFor();
+});

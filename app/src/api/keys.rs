@@ -240,3 +240,12 @@ pub async fn set_key_policy(slug: String, max_lifetime_days: String, rate_limit:
         .map_err(fail)?;
     Ok(())
 }
+
+/// The workspace's key policy: (longest lifetime in days, default requests per minute).
+#[server(endpoint = "keys/policy/get")]
+pub async fn key_policy(slug: String) -> Result<(Option<i64>, i64), AppError> {
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let policy = gatehouse_core::keys::policy(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    Ok((policy.max_lifetime_days, policy.default_rate_limit_per_minute))
+}

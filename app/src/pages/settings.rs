@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use crate::{
     api::{
         types::{MemberView, Role, WorkspaceView},
+        keys::{SetKeyPolicy, key_policy},
         workspaces::{AddMember, ChangeRole, RemoveMember, RenameWorkspace, list_members},
     },
     components::{FormAlert, PageHeader, Renamed, SubmitButton, TextField, field_error, format_date},
@@ -37,6 +38,8 @@ pub fn SettingsPage() -> impl IntoView {
     );
     let state = MembersState { list, add, change, remove };
     let rename = ServerAction::<RenameWorkspace>::new();
+    let set_policy = ServerAction::<SetKeyPolicy>::new();
+    let policy = Resource::new(move || (slug.get(), set_policy.version().get()), |(slug, _)| key_policy(slug));
     view! {
         <Title text="Settings · Gatehouse" />
         <PageHeader title="Settings" description="The workspace's name and who can use it." />
@@ -46,6 +49,7 @@ pub fn SettingsPage() -> impl IntoView {
                 Some(view! {
                     <div class="space-y-8">
                         <GeneralSection workspace=ctx.current.clone() rename=rename />
+                        <KeyPolicySection workspace=ctx.current.clone() policy=policy set_policy=set_policy />
                         <MembersSection workspace=ctx.current user_id=ctx.user.id state=state />
                     </div>
                 })
@@ -214,5 +218,54 @@ fn MemberRow(
                 }
             })}
         </li>
+    }
+}
+
+type PolicyResource = Resource<Result<(Option<i64>, i64), crate::error::AppError>>;
+
+/// The workspace's rules for new API keys (owners change them).
+#[component]
+fn KeyPolicySection(workspace: WorkspaceView, policy: PolicyResource, set_policy: ServerAction<SetKeyPolicy>) -> impl IntoView {
+    let value = set_policy.value();
+    let is_owner = workspace.role.can_manage_workspace();
+    view! {
+        <section class="rounded-xl border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="key-policy">
+            <h2 id="key-policy" class="text-base font-semibold text-slate-900">"API key policy"</h2>
+            <p class="mt-1 text-sm text-slate-600">"Rules for keys created from now on. Existing keys keep their expiry."</p>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let slug = workspace.slug.clone();
+                    Suspend::new(async move {
+                        let (max_days, rate) = policy.await.ok()?;
+                        Some(if is_owner {
+                            view! {
+                                <ActionForm action=set_policy attr:class="mt-4 grid max-w-xl gap-4 sm:grid-cols-2" attr:novalidate="">
+                                    <input type="hidden" name="slug" value=slug />
+                                    <TextField name="max_lifetime_days" label="Longest key lifetime (days)" kind="number"
+                                        value=max_days.map(|d| d.to_string()).unwrap_or_default() hint="Empty: keys may never expire."
+                                        error=field_error(value, "max_lifetime_days") />
+                                    <TextField name="rate_limit" label="Requests per minute per key" kind="number" value=rate.to_string()
+                                        hint="Unless a key sets its own limit." error=field_error(value, "rate_limit") />
+                                    <div class="flex items-center gap-3 sm:col-span-2">
+                                        <SubmitButton label="Save policy" pending=set_policy.pending() />
+                                        {move || matches!(value.get(), Some(Ok(_))).then(|| view! { <span role="status" class="text-sm text-emerald-700">"Saved."</span> })}
+                                    </div>
+                                    <div class="sm:col-span-2"><FormAlert value=value /></div>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        } else {
+                            view! {
+                                <p class="mt-3 text-sm text-slate-700">
+                                    {match max_days { Some(d) => format!("New keys expire within {d} days."), None => "New keys may never expire.".to_owned() }}
+                                    {format!(" Each key may make {rate} requests per minute unless it sets its own limit. Only an owner can change this.")}
+                                </p>
+                            }
+                                .into_any()
+                        })
+                    })
+                }}
+            </Suspense>
+        </section>
     }
 }

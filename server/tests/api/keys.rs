@@ -190,7 +190,8 @@ async fn bad_key_input_is_refused_and_nothing_is_stored(engine: Engine) {
     let app = spawn_app(engine).await;
     let slug = app.sign_up(&unique_email("di")).await;
     let long = "n".repeat(201);
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("name", ""), ("environment", "live"), ("expiry", "30d"), ("scopes[]", "runs:read")],
             "name",
