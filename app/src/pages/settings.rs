@@ -7,8 +7,8 @@ use leptos_meta::Title;
 
 use crate::{
     api::{
-        types::{MemberView, Role, WorkspaceView},
         keys::{SetKeyPolicy, key_policy},
+        types::{MemberView, Role, WorkspaceView},
         workspaces::{AddMember, ChangeRole, RemoveMember, RenameWorkspace, list_members},
     },
     components::{FormAlert, PageHeader, Renamed, SubmitButton, TextField, field_error, format_date},
@@ -225,7 +225,11 @@ type PolicyResource = Resource<Result<(Option<i64>, i64), crate::error::AppError
 
 /// The workspace's rules for new API keys (owners change them).
 #[component]
-fn KeyPolicySection(workspace: WorkspaceView, policy: PolicyResource, set_policy: ServerAction<SetKeyPolicy>) -> impl IntoView {
+fn KeyPolicySection(
+    workspace: WorkspaceView,
+    policy: PolicyResource,
+    set_policy: ServerAction<SetKeyPolicy>,
+) -> impl IntoView {
     let value = set_policy.value();
     let is_owner = workspace.role.can_manage_workspace();
     view! {
