@@ -100,9 +100,9 @@ test('an owner adds a member, who can see but not change', async () => {
 test('pages not built yet say so', async () => {
   const page = await newPage(browser);
   await signUp(page, server.url, uniqueEmail('hob'));
-  await page.getByRole('link', { name: 'API keys' }).first().click();
+  await page.getByRole('link', { name: 'Connectors' }).first().click();
   await page.getByTestId('not-built').waitFor();
-  assert.match(await page.getByTestId('not-built').textContent(), /API keys is not built yet/);
+  assert.match(await page.getByTestId('not-built').textContent(), /Connectors is not built yet/);
 });
 
 test('the dashboard fits a phone', async () => {

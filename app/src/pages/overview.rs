@@ -46,7 +46,7 @@ pub fn OverviewPage() -> impl IntoView {
                         <h2 id="next-steps" class="text-base font-semibold text-slate-900">"Next steps"</h2>
                         <ol class="mt-3 list-decimal space-y-2 pl-5 text-sm text-slate-700">
                             <li>"Invite your team from " <a class="text-indigo-700 hover:underline" href=format!("/w/{}/settings", w.slug)>"Settings"</a> "; they need an account first."</li>
-                            <li>"Create scoped API keys for scripts (API keys are coming in the next release)."</li>
+                            <li>"Create scoped API keys for scripts in " <a class="text-indigo-700 hover:underline" href=format!("/w/{}/keys", w.slug)>"API keys"</a> "."</li>
                             <li>"Connect Claude or ChatGPT through OAuth (Connectors are coming after that)."</li>
                         </ol>
                     </section>
