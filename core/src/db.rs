@@ -41,6 +41,8 @@ impl DbEngine {
 pub struct Db {
     pool: AnyPool,
     engine: DbEngine,
+    /// The file of an SQLite database.
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 impl Db {
@@ -48,9 +50,13 @@ impl Db {
     pub async fn connect(url: &str) -> CoreResult<Self> {
         sqlx::any::install_default_drivers();
         let engine = DbEngine::of_url(url)?;
-        let url = match engine {
-            DbEngine::Sqlite => prepare_sqlite_url(url)?,
-            DbEngine::Postgres => url.to_owned(),
+        let (url, sqlite_path) = match engine {
+            DbEngine::Sqlite => {
+                let prepared = prepare_sqlite_url(url)?;
+                let path = sqlite_file(&prepared).map(std::path::PathBuf::from);
+                (prepared, path)
+            }
+            DbEngine::Postgres => (url.to_owned(), None),
         };
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| CoreError::invalid("DATABASE_URL", e.to_string()))?;
@@ -73,7 +79,7 @@ impl Db {
             pool_options
         };
         let pool = pool_options.connect_with(options).await?;
-        Ok(Db { pool, engine })
+        Ok(Db { pool, engine, sqlite_path })
     }
 
     /// Applies the migrations of this engine that have not run yet.
@@ -98,9 +104,20 @@ impl Db {
         self.engine
     }
 
+    /// The file behind an SQLite database.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file path of a prepared `sqlite://path?query` URL.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://")?;
+    Some(rest.split_once('?').map_or(rest, |(path, _)| path))
 }
 
 /// Creates the folder of an SQLite file and asks SQLite to create the file when it is missing.

@@ -5,6 +5,7 @@
 
 mod expiry;
 mod last_used;
+mod lookup;
 mod name;
 mod rate_limit;
 mod token;

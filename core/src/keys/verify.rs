@@ -7,10 +7,10 @@
 use std::{sync::Arc, time::Duration};
 
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{
     LastUsed, RateLimiter,
+    lookup::Lookup,
     token::{Environment, KeyToken, TokenFormatError, digest_matches},
 };
 use crate::{
@@ -137,14 +137,14 @@ pub fn retry_after_secs(d: Duration) -> u64 {
 /// Checks keys against the database, with the rate limiter and last-used recorder they share.
 #[derive(Debug, Clone)]
 pub struct KeyVerifier {
-    db: Db,
+    lookup: Arc<Lookup>,
     pub rate_limiter: Arc<RateLimiter>,
     pub last_used: Arc<LastUsed>,
 }
 
 impl KeyVerifier {
     pub fn new(db: Db) -> Self {
-        KeyVerifier { db, rate_limiter: Arc::default(), last_used: Arc::default() }
+        KeyVerifier { lookup: Arc::new(Lookup::new(db)), rate_limiter: Arc::default(), last_used: Arc::default() }
     }
 
     /// The whole check, from the raw header value (if any) to a principal.
@@ -155,54 +155,37 @@ impl KeyVerifier {
 
     /// The checks after parsing: lookup, digest, status, rate limit.
     pub async fn verify_token(&self, token: &KeyToken) -> Result<Principal, AuthFailure> {
-        let row = sqlx::query(
-            "SELECT k.id, k.name, k.environment, k.scopes, k.digest, k.expires_at, k.revoked_at, k.rate_limit_per_minute,
-                    w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute
-             FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.id = $1",
-        )
-        .bind(token.lookup_id())
-        .fetch_optional(self.db.pool())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "key lookup failed");
-            AuthFailure::Unavailable
-        })?
-        .ok_or(AuthFailure::UnknownKey)?;
-        let get = |e: sqlx::Error| {
-            tracing::error!(error = %e, "key row unreadable");
-            AuthFailure::Unavailable
-        };
-        let digest: String = row.try_get("digest").map_err(get)?;
-        let environment: String = row.try_get("environment").map_err(get)?;
-        if !digest_matches(token, &digest) || environment != token.environment().as_str() {
+        let row = self
+            .lookup
+            .find(token.lookup_id())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "key lookup failed");
+                AuthFailure::Unavailable
+            })?
+            .ok_or(AuthFailure::UnknownKey)?;
+        if !digest_matches(token, &row.digest) || row.environment != token.environment().as_str() {
             return Err(AuthFailure::UnknownKey);
         }
         let now = now_ms();
-        let revoked_at: Option<Millis> = row.try_get("revoked_at").map_err(get)?;
-        if let Some(at) = revoked_at.filter(|at| *at <= now) {
+        if let Some(at) = row.revoked_at.filter(|at| *at <= now) {
             return Err(AuthFailure::Revoked { at });
         }
-        let expires_at: Option<Millis> = row.try_get("expires_at").map_err(get)?;
-        if let Some(at) = expires_at.filter(|at| *at <= now) {
+        if let Some(at) = row.expires_at.filter(|at| *at <= now) {
             return Err(AuthFailure::Expired { at });
         }
-        let key_id: String = row.try_get("id").map_err(get)?;
-        let own_limit: Option<i64> = row.try_get("rate_limit_per_minute").map_err(get)?;
-        let limit = match own_limit {
-            Some(limit) => limit,
-            None => row.try_get("key_rate_limit_per_minute").map_err(get)?,
-        };
-        self.rate_limiter.check(&key_id, limit).map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
-        self.last_used.touch(&key_id, now);
+        let limit = row.rate_limit_per_minute.unwrap_or(row.workspace_rate_limit);
+        self.rate_limiter.check(&row.id, limit).map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
+        self.last_used.touch(&row.id, now);
         Ok(Principal {
-            workspace_id: row.try_get("workspace_id").map_err(get)?,
-            workspace_slug: row.try_get("slug").map_err(get)?,
-            workspace_name: row.try_get("workspace_name").map_err(get)?,
+            workspace_id: row.workspace_id,
+            workspace_slug: row.workspace_slug,
+            workspace_name: row.workspace_name,
             environment: token.environment(),
-            scopes: ScopeSet::from_stored(&row.try_get::<String, _>("scopes").map_err(get)?),
-            key_name: row.try_get("name").map_err(get)?,
-            key_id,
-            expires_at,
+            scopes: ScopeSet::from_stored(&row.scopes),
+            key_name: row.name,
+            key_id: row.id,
+            expires_at: row.expires_at,
         })
     }
 }
