@@ -12,7 +12,15 @@ both_engines!(
     sign_in_renews_the_session_id,
     sign_out_ends_the_session_on_the_server,
     repeated_failures_lock_the_account_for_a_while,
+    cookies_are_secure_behind_https,
 );
+
+async fn cookies_are_secure_behind_https(engine: Engine) {
+    let app = spawn_app_with(engine, |c| c.public_url = "https://gatehouse.example.com".into()).await;
+    let res = app.call("/api/auth/sign_up", &[("email", &unique_email("sec")), ("password", PASSWORD)]).await;
+    let cookie = res.headers()["set-cookie"].to_str().unwrap_or_default().to_owned();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
 
 async fn sign_up_opens_the_personal_workspace(engine: Engine) {
     let app = spawn_app(engine).await;
