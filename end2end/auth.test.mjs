@@ -1,23 +1,14 @@
 // Sign-up, sign-out and sign-in in a real browser, with and without the wasm.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, hydrated, signUp, signIn, signOut, uniqueEmail, PASSWORD } from './harness.mjs';
+import { serverAndBrowser, newPage, hydrated, signUp, signIn, signOut, uniqueEmail, PASSWORD } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 test('sign up, sign out and sign in again', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(env.browser);
   const email = uniqueEmail('ada');
-  await signUp(page, server.url, email);
+  await signUp(page, env.server.url, email);
   assert.equal(await page.getByTestId('signed-in-email').textContent(), email);
   assert.match(await page.getByTestId('current-workspace').textContent(), /ada\.[a-z0-9]+'s workspace/);
   const workspaceUrl = page.url();
@@ -36,11 +27,11 @@ test('sign up, sign out and sign in again', async () => {
 });
 
 test('a wrong password is reported next to the field', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(env.browser);
   const email = uniqueEmail('bea');
-  await signUp(page, server.url, email);
+  await signUp(page, env.server.url, email);
   await signOut(page);
-  await signIn(page, server.url, email, 'not my password at all');
+  await signIn(page, env.server.url, email, 'not my password at all');
   const error = page.getByTestId('field-error');
   await error.waitFor();
   assert.match(await error.textContent(), /do not match an account/);
@@ -49,8 +40,8 @@ test('a wrong password is reported next to the field', async () => {
 });
 
 test('sign-up explains a short password', async () => {
-  const page = await newPage(browser);
-  await page.goto(`${server.url}/signup`);
+  const page = await newPage(env.browser);
+  await page.goto(`${env.server.url}/signup`);
   await hydrated(page);
   await page.getByLabel('Email').fill(uniqueEmail('cyd'));
   await page.getByLabel('Password').fill('short');
@@ -59,9 +50,9 @@ test('sign-up explains a short password', async () => {
 });
 
 test('forms work before the wasm loads (JavaScript off)', async () => {
-  const page = await newPage(browser, { javaScriptEnabled: false });
+  const page = await newPage(env.browser, { javaScriptEnabled: false });
   const email = uniqueEmail('dot');
-  await page.goto(`${server.url}/signup`);
+  await page.goto(`${env.server.url}/signup`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('short');
   await page.getByRole('button', { name: 'Create account' }).click();

@@ -1,28 +1,19 @@
 // API keys in a real browser: create, reveal once, copy, reload (only the hint remains), use the
 // key against /v1/whoami, revoke it, and see it refused.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, hydrated, signUp, uniqueEmail } from './harness.mjs';
+import { serverAndBrowser, newPage, hydrated, signUp, uniqueEmail } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 async function whoami(key) {
-  const res = await fetch(`${server.url}/v1/whoami`, { headers: { Authorization: `Bearer ${key}` } });
+  const res = await fetch(`${env.server.url}/v1/whoami`, { headers: { Authorization: `Bearer ${key}` } });
   return { status: res.status, body: await res.json() };
 }
 
 test('create, reveal once, copy, reload, revoke', async () => {
-  const page = await newPage(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
-  await signUp(page, server.url, uniqueEmail('kai'));
+  const page = await newPage(env.browser, { permissions: ['clipboard-read', 'clipboard-write'] });
+  await signUp(page, env.server.url, uniqueEmail('kai'));
   const keysUrl = `${page.url()}/keys`;
   await page.goto(keysUrl);
   await hydrated(page);
@@ -81,8 +72,8 @@ test('create, reveal once, copy, reload, revoke', async () => {
 });
 
 test('a key needs a name and a scope', async () => {
-  const page = await newPage(browser);
-  await signUp(page, server.url, uniqueEmail('lin'));
+  const page = await newPage(env.browser);
+  await signUp(page, env.server.url, uniqueEmail('lin'));
   await page.goto(`${page.url()}/keys`);
   await hydrated(page);
   await page.getByTestId('create-key').locator('summary').click();
@@ -95,8 +86,8 @@ test('a key needs a name and a scope', async () => {
 });
 
 test('roll a key: the new one is revealed, the old one keeps working through its grace', async () => {
-  const page = await newPage(browser);
-  await signUp(page, server.url, uniqueEmail('mo'));
+  const page = await newPage(env.browser);
+  await signUp(page, env.server.url, uniqueEmail('mo'));
   await page.goto(`${page.url()}/keys`);
   await hydrated(page);
   await page.getByTestId('create-key').locator('summary').click();
@@ -118,8 +109,8 @@ test('roll a key: the new one is revealed, the old one keeps working through its
 });
 
 test('an owner limits key lifetimes, and the key form follows', async () => {
-  const page = await newPage(browser);
-  await signUp(page, server.url, uniqueEmail('ned'));
+  const page = await newPage(env.browser);
+  await signUp(page, env.server.url, uniqueEmail('ned'));
   const base = page.url();
   await page.goto(`${base}/settings`);
   await hydrated(page);

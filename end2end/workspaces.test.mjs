@@ -1,18 +1,9 @@
 // Creating, switching and renaming workspaces, and what a member may and may not do.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, hydrated, signUp, signIn, signOut, uniqueEmail } from './harness.mjs';
+import { serverAndBrowser, newPage, hydrated, signUp, signIn, signOut, uniqueEmail } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 async function createWorkspace(page, name) {
   await page.getByTestId('workspace-switcher').locator('summary').click();
@@ -26,8 +17,8 @@ async function createWorkspace(page, name) {
 }
 
 test('create a second workspace and switch between them', async () => {
-  const page = await newPage(browser);
-  await signUp(page, server.url, uniqueEmail('eli'));
+  const page = await newPage(env.browser);
+  await signUp(page, env.server.url, uniqueEmail('eli'));
   const personal = page.url();
 
   await createWorkspace(page, 'Acme Production');
@@ -54,12 +45,12 @@ test('create a second workspace and switch between them', async () => {
 });
 
 test('an owner adds a member, who can see but not change', async () => {
-  const owner = await newPage(browser);
+  const owner = await newPage(env.browser);
   const memberEmail = uniqueEmail('fox');
-  const member = await newPage(browser);
-  await signUp(member, server.url, memberEmail);
+  const member = await newPage(env.browser);
+  await signUp(member, env.server.url, memberEmail);
 
-  await signUp(owner, server.url, uniqueEmail('gil'));
+  await signUp(owner, env.server.url, uniqueEmail('gil'));
   await createWorkspace(owner, 'Shared Team');
   const shared = owner.url();
   await owner.goto(`${shared}/settings`);
@@ -98,28 +89,28 @@ test('an owner adds a member, who can see but not change', async () => {
 });
 
 test('pages not built yet say so', async () => {
-  const page = await newPage(browser);
-  await signUp(page, server.url, uniqueEmail('hob'));
+  const page = await newPage(env.browser);
+  await signUp(page, env.server.url, uniqueEmail('hob'));
   await page.getByRole('link', { name: 'Connectors' }).first().click();
   await page.getByTestId('not-built').waitFor();
   assert.match(await page.getByTestId('not-built').textContent(), /Connectors is not built yet/);
 });
 
 test('the dashboard fits a phone', async () => {
-  const page = await newPage(browser, { viewport: { width: 375, height: 740 } });
-  await signUp(page, server.url, uniqueEmail('ivy'));
+  const page = await newPage(env.browser, { viewport: { width: 375, height: 740 } });
+  await signUp(page, env.server.url, uniqueEmail('ivy'));
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
   assert.ok(await page.getByRole('navigation', { name: 'Workspace', exact: true }).isVisible());
 });
 
 test('signing out from one page and back in keeps your workspaces', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(env.browser);
   const email = uniqueEmail('jay');
-  await signUp(page, server.url, email);
+  await signUp(page, env.server.url, email);
   await createWorkspace(page, 'Second');
   await signOut(page);
-  await signIn(page, server.url, email);
+  await signIn(page, env.server.url, email);
   await page.waitForURL(/\/w\//);
   await hydrated(page);
   await page.getByTestId('workspace-switcher').locator('summary').click();

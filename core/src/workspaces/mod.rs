@@ -109,14 +109,11 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> CoreResult<Vec<Membership>
     .bind(user_id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Membership {
-                workspace: workspace_from_row(row)?,
-                role: Role::parse(&row.try_get::<String, _>("role")?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(membership_from_row).collect()
+}
+
+fn membership_from_row(row: &sqlx::any::AnyRow) -> CoreResult<Membership> {
+    Ok(Membership { workspace: workspace_from_row(row)?, role: Role::parse(&row.try_get::<String, _>("role")?)? })
 }
 
 /// The user's membership of the workspace with this slug. A workspace the user is not in is
@@ -131,7 +128,7 @@ pub async fn membership(db: &Db, user_id: &str, slug: &str) -> CoreResult<Member
     .fetch_optional(db.pool())
     .await?
     .ok_or(CoreError::NotFound)?;
-    Ok(Membership { workspace: workspace_from_row(&row)?, role: Role::parse(&row.try_get::<String, _>("role")?)? })
+    membership_from_row(&row)
 }
 
 /// The workspace with this slug, for the admin CLI (no membership check).
