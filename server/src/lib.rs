@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod mcp;
 pub mod middleware;
 pub mod sessions;
 pub mod startup;

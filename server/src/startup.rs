@@ -147,6 +147,7 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(crate::api::router())
+        .merge(crate::mcp::router(&state))
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), mw::origin::require_same_origin))
         .with_state(state)

@@ -21,32 +21,44 @@ pub struct ApiError {
 
 impl From<AuthFailure> for ApiError {
     fn from(failure: AuthFailure) -> Self {
-        let status = match &failure {
-            AuthFailure::Revoked { .. } => StatusCode::GONE,
-            AuthFailure::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::UNAUTHORIZED,
+        auth_error(failure, "")
+    }
+}
+
+/// An authentication failure as an API error. With a public URL, 401 challenges point at the
+/// protected resource metadata, as the MCP authorization spec asks.
+pub fn auth_error(failure: AuthFailure, public_url: &str) -> ApiError {
+    let status = match &failure {
+        AuthFailure::Revoked { .. } => StatusCode::GONE,
+        AuthFailure::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AuthFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let mut headers = Vec::new();
+    if status == StatusCode::UNAUTHORIZED {
+        let description = failure.message().replace('"', "'");
+        let metadata = if public_url.is_empty() {
+            String::new()
+        } else {
+            format!(", resource_metadata=\"{public_url}/.well-known/oauth-protected-resource/mcp\"")
         };
-        let mut headers = Vec::new();
-        if status == StatusCode::UNAUTHORIZED {
-            let description = failure.message().replace('"', "'");
-            let value =
-                format!("Bearer realm=\"gatehouse\", error=\"invalid_token\", error_description=\"{description}\"");
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.push((header::WWW_AUTHENTICATE, v));
-            }
+        let value = format!(
+            "Bearer realm=\"gatehouse\"{metadata}, error=\"invalid_token\", error_description=\"{description}\""
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.push((header::WWW_AUTHENTICATE, v));
         }
-        if let AuthFailure::RateLimited { retry_after } = &failure {
-            let secs = gatehouse_core::keys::retry_after_secs(*retry_after);
-            headers.push((header::RETRY_AFTER, HeaderValue::from(secs)));
-        }
-        ApiError {
-            status,
-            code: failure.code(),
-            message: failure.message(),
-            next_action: failure.next_action().to_owned(),
-            headers,
-        }
+    }
+    if let AuthFailure::RateLimited { retry_after } = &failure {
+        let secs = gatehouse_core::keys::retry_after_secs(*retry_after);
+        headers.push((header::RETRY_AFTER, HeaderValue::from(secs)));
+    }
+    ApiError {
+        status,
+        code: failure.code(),
+        message: failure.message(),
+        next_action: failure.next_action().to_owned(),
+        headers,
     }
 }
 

@@ -6,5 +6,6 @@ mod cli;
 mod helpers;
 mod keys;
 mod logs;
+mod mcp;
 mod safety;
 mod workspaces;

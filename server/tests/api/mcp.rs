@@ -1,0 +1,166 @@
+//! The MCP endpoint over HTTP: the Streamable HTTP transport rules, authentication through the
+//! key verification, the protected resource metadata, and the `whoami` tool.
+
+use serde_json::{Value, json};
+
+use crate::{
+    both_engines,
+    helpers::{Engine, TestApp, spawn_app, unique_email},
+};
+
+both_engines!(mcp_transport_and_whoami, mcp_authentication, mcp_rejects_bad_requests, protected_resource_metadata);
+
+/// A workspace with one live key of `scopes`; returns (slug, key).
+async fn key_with(app: &TestApp, scopes: &[&str]) -> (String, String) {
+    let slug = app.sign_up(&unique_email("mcp")).await;
+    let mut form = vec![("slug", slug.as_str()), ("name", "mcp"), ("environment", "live"), ("expiry", "30d")];
+    form.extend(scopes.iter().map(|s| ("scopes[]", *s)));
+    let body: Value = app.call("/api/keys/create", &form).await.json().await.expect("json");
+    (slug, body["secret"].as_str().expect("secret").to_owned())
+}
+
+/// POSTs one JSON-RPC message to `/mcp`; returns the status and the JSON body (or `Null`).
+async fn post(
+    app: &TestApp,
+    key: Option<&str>,
+    version: Option<&str>,
+    body: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = app
+        .client
+        .post(app.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_owned());
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    if let Some(v) = version {
+        req = req.header("mcp-protocol-version", v);
+    }
+    let res = req.send().await.expect("POST");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap_or_default();
+    (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn initialize(version: &str) -> String {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+           "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}})
+    .to_string()
+}
+
+async fn mcp_transport_and_whoami(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (slug, key) = key_with(&app, &["agents:read", "runs:read"]).await;
+    for version in ["2025-06-18", "2025-11-25"] {
+        let (status, _, body) = post(&app, Some(&key), None, &initialize(version)).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["result"]["protocolVersion"], version, "{body}");
+        assert_eq!(body["result"]["serverInfo"]["name"], "gatehouse");
+    }
+    let v = Some("2025-06-18");
+    let (status, _, _) = post(&app, Some(&key), v, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).await;
+    assert_eq!(status, 202);
+    let (status, _, body) = post(&app, Some(&key), v, r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#).await;
+    assert_eq!((status, &body["result"]), (200, &json!({})));
+
+    let (_, _, body) = post(&app, Some(&key), v, r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#).await;
+    let tools = body["result"]["tools"].as_array().expect("tools");
+    let whoami = tools.iter().find(|t| t["name"] == "whoami").expect("whoami is listed");
+    assert_eq!(whoami["annotations"]["readOnlyHint"], true);
+    assert!(whoami["description"].as_str().unwrap_or_default().contains("no scope"));
+
+    let call = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+    let (status, _, body) = post(&app, Some(&key), v, call).await;
+    assert_eq!(status, 200);
+    let out = &body["result"]["structuredContent"];
+    assert_eq!(out["workspace"]["slug"], slug.as_str());
+    assert_eq!(out["environment"], "live");
+    assert_eq!(out["scopes"], json!(["agents:read", "runs:read"]));
+    assert_eq!(body["result"]["isError"], false);
+}
+
+async fn mcp_authentication(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (slug, key) = key_with(&app, &["runs:read"]).await;
+    let (status, headers, body) = post(&app, None, None, &initialize("2025-06-18")).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], "UNAUTHORIZED");
+    let challenge = headers["www-authenticate"].to_str().expect("ascii");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"", app.base)),
+        "{challenge}"
+    );
+    let (status, _, body) = post(&app, Some(&format!("{key}x")), None, &initialize("2025-06-18")).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("UNAUTHORIZED")));
+
+    let listed: Value = app.call("/api/keys/list", &[("slug", &slug)]).await.json().await.expect("json");
+    let key_id = listed["keys"][0]["id"].as_str().expect("id").to_owned();
+    app.call("/api/keys/revoke", &[("slug", &slug), ("key_id", &key_id)]).await;
+    let (status, _, body) = post(&app, Some(&key), None, &initialize("2025-06-18")).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("KEY_REVOKED")));
+}
+
+async fn mcp_rejects_bad_requests(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, key) = key_with(&app, &["runs:read"]).await;
+    let v = Some("2025-06-18");
+    // An unsupported protocol version.
+    let (status, _, _) =
+        post(&app, Some(&key), Some("1999-01-01"), r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).await;
+    assert_eq!(status, 400);
+    // Unknown method and unknown tool: JSON-RPC errors that say so.
+    let (_, _, body) = post(&app, Some(&key), v, r#"{"jsonrpc":"2.0","id":2,"method":"tools/fly"}"#).await;
+    assert_eq!(body["error"]["code"], -32601, "{body}");
+    let (_, _, body) = post(
+        &app,
+        Some(&key),
+        v,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"nope","arguments":{}}}"#,
+    )
+    .await;
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("not found"), "{body}");
+    // Invalid JSON, a batch, a body that is not an object: client errors, never 5xx.
+    for bad in ["{bad json", r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#, "42", ""] {
+        let (status, _, body) = post(&app, Some(&key), v, bad).await;
+        assert!((400..500).contains(&status) || body["error"].is_object(), "{bad:?} -> {status} {body}");
+    }
+    // A foreign browser origin (DNS rebinding) is refused.
+    let res = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(&key)
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/json")
+        .body(initialize("2025-06-18"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), 403);
+    // No server-initiated stream in stateless mode.
+    let res = app
+        .client
+        .get(app.url("/mcp"))
+        .bearer_auth(&key)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status(), 405);
+}
+
+async fn protected_resource_metadata(engine: Engine) {
+    let app = spawn_app(engine).await;
+    for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let doc: Value = res.json().await.expect("json");
+        assert_eq!(doc["resource"], format!("{}/mcp", app.base));
+        assert_eq!(doc["authorization_servers"], json!([app.base]));
+        assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+        assert!(doc["scopes_supported"].as_array().expect("scopes").contains(&json!("runs:execute")));
+    }
+}
