@@ -4,6 +4,7 @@
 //! their input into the types of this crate, call its functions, and map [`CoreError`] to a response.
 
 pub mod accounts;
+pub mod agents;
 pub mod clock;
 pub mod db;
 pub mod error;

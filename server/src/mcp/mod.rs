@@ -6,6 +6,7 @@
 //! pin to one process), which is what several `gatehouse` processes behind a load balancer need.
 
 pub mod auth;
+pub mod catalog;
 pub mod metadata;
 pub mod server;
 
@@ -29,8 +30,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_allowed_origins([public_origin(&state.config.public_url)])
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_MCP_BODY_BYTES);
+    let db = state.db.clone();
     let service = StreamableHttpService::new(
-        || Ok(server::GatehouseMcp::new()),
+        move || Ok(server::GatehouseMcp::new(db.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );

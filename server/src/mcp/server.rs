@@ -1,25 +1,75 @@
 //! The MCP server handler: server info and the tool catalog. Each tool reads the verified
 //! principal that `auth::require_bearer` put in the request.
 
-use gatehouse_core::keys::Principal;
+use gatehouse_core::{
+    Db,
+    agents::{self, Tenant},
+    keys::Principal,
+};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
-    handler::server::router::tool::ToolRouter,
-    model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig},
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext, wrapper::Parameters},
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ServerCapabilities, ServerConfig,
+    },
     service::RequestContext,
     tool, tool_handler, tool_router,
 };
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::catalog::{from_core, required_scope, scope_missing};
 
 #[derive(Clone)]
 pub struct GatehouseMcp {
+    db: Db,
     tool_router: ToolRouter<GatehouseMcp>,
 }
 
-impl Default for GatehouseMcp {
-    fn default() -> Self {
-        Self::new()
-    }
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListAgentsArgs {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// How many agents per page, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AgentIdArgs {
+    /// The agent's id, as list_agents shows it.
+    pub agent_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SpecArgs {
+    /// The agent graph: {"nodes": [{"id", "type", "config"}], "edges": [{"from", "to"}]}.
+    pub spec: Value,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateAgentArgs {
+    /// A name, 1 to 200 characters.
+    pub name: String,
+    /// The agent graph: {"nodes": [{"id", "type", "config"}], "edges": [{"from", "to"}]}.
+    pub graph: Value,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateAgentArgs {
+    pub agent_id: String,
+    /// A new name; the current one when left out.
+    pub name: Option<String>,
+    /// The new graph; it becomes the next version.
+    pub graph: Value,
+}
+
+fn tenant(p: &Principal) -> Tenant<'_> {
+    Tenant { workspace_id: &p.workspace_id, environment: p.environment }
+}
+
+fn ok_json(value: Value) -> Result<CallToolResult, McpError> {
+    Ok(CallToolResult::structured(value))
 }
 
 /// The principal of the request being handled.
@@ -33,8 +83,130 @@ fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
 
 #[tool_router]
 impl GatehouseMcp {
-    pub fn new() -> Self {
-        GatehouseMcp { tool_router: Self::tool_router() }
+    pub fn new(db: Db) -> Self {
+        GatehouseMcp { db, tool_router: Self::tool_router() }
+    }
+
+    #[tool(
+        title = "List agents",
+        description = "List the workspace's agents, newest first, a page at a time. Requires agents:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_agents(
+        &self,
+        Parameters(args): Parameters<ListAgentsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::list(&self.db, tenant(&p), args.cursor.as_deref(), args.limit.unwrap_or(20)).await {
+            Ok(page) => ok_json(json!(page)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Get an agent",
+        description = "One agent with its current graph and version. Requires agents:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_agent(
+        &self,
+        Parameters(args): Parameters<AgentIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::get(&self.db, tenant(&p), &args.agent_id).await {
+            Ok(agent) => ok_json(json!(agent)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "List agent versions",
+        description = "Every version of an agent, newest first. Requires agents:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_agent_versions(
+        &self,
+        Parameters(args): Parameters<AgentIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::versions(&self.db, tenant(&p), &args.agent_id).await {
+            Ok(versions) => ok_json(json!({ "versions": versions })),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Validate an agent spec",
+        description = "Check an agent graph and report every problem (duplicate id, dangling edge, cycle, unknown node type, bad config) with a JSON Pointer. Requires agents:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn validate_agent_spec(&self, Parameters(args): Parameters<SpecArgs>) -> Result<CallToolResult, McpError> {
+        let problems = agents::validate(&args.spec);
+        ok_json(json!({ "valid": problems.is_empty(), "problems": problems }))
+    }
+
+    #[tool(
+        title = "Create an agent",
+        description = "Create an agent from a valid graph, as version 1. Requires agents:write.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn create_agent(
+        &self,
+        Parameters(args): Parameters<CreateAgentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::create(&self.db, tenant(&p), &args.name, &args.graph).await {
+            Ok(agent) => ok_json(json!(agent)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Update an agent",
+        description = "Replace an agent's graph (and optionally its name); this makes a new version. Requires agents:write.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn update_agent(
+        &self,
+        Parameters(args): Parameters<UpdateAgentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::update(&self.db, tenant(&p), &args.agent_id, args.name.as_deref(), &args.graph).await {
+            Ok(agent) => ok_json(json!(agent)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Delete an agent",
+        description = "Delete an agent and all its versions. Requires agents:write.",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn delete_agent(
+        &self,
+        Parameters(args): Parameters<AgentIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::delete(&self.db, tenant(&p), &args.agent_id).await {
+            Ok(()) => ok_json(json!({ "deleted": args.agent_id })),
+            Err(e) => Ok(from_core(e)),
+        }
     }
 
     /// Who is calling: workspace, environment and scopes. Needs no scope.
@@ -56,6 +228,22 @@ impl GatehouseMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for GatehouseMcp {
+    /// Every tool call passes here: the scope check, in one place, then the tool.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        if let Some(required) = required_scope(&request.name) {
+            let p = principal(&context)?;
+            if !p.scopes.contains(required) {
+                return Ok(scope_missing(&request.name, required, &p).into());
+            }
+        }
+        let call = ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))

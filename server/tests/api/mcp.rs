@@ -8,7 +8,154 @@ use crate::{
     helpers::{Engine, TestApp, spawn_app, unique_email},
 };
 
-both_engines!(mcp_transport_and_whoami, mcp_authentication, mcp_rejects_bad_requests, protected_resource_metadata);
+both_engines!(
+    mcp_transport_and_whoami,
+    mcp_authentication,
+    mcp_rejects_bad_requests,
+    protected_resource_metadata,
+    scopes_are_enforced_with_a_typed_error,
+    agents_are_versioned_and_isolated,
+    agent_specs_are_validated_with_pointers,
+);
+
+/// Calls a tool; returns the JSON-RPC `result` (or the whole body when there is none).
+async fn call_tool(app: &TestApp, key: &str, name: &str, arguments: Value) -> Value {
+    let body =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
+    let (status, _, body) = post(app, Some(key), Some("2025-06-18"), &body.to_string()).await;
+    assert_eq!(status, 200, "{name}: {body}");
+    if body["result"].is_null() { body } else { body["result"].clone() }
+}
+
+/// A second key in the same workspace.
+async fn another_key(app: &TestApp, slug: &str, env: &str, scopes: &[&str]) -> String {
+    let mut form = vec![("slug", slug), ("name", "second"), ("environment", env), ("expiry", "30d")];
+    form.extend(scopes.iter().map(|s| ("scopes[]", *s)));
+    let body: Value = app.call("/api/keys/create", &form).await.json().await.expect("json");
+    body["secret"].as_str().expect("secret").to_owned()
+}
+
+fn graph() -> Value {
+    json!({"nodes": [{"id": "in", "type": "input"}, {"id": "llm", "type": "llm", "config": {"model": "claude"}}, {"id": "out", "type": "output"}],
+           "edges": [{"from": "in", "to": "llm"}, {"from": "llm", "to": "out"}]})
+}
+
+async fn scopes_are_enforced_with_a_typed_error(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, key) = key_with(&app, &["agents:read", "runs:read"]).await;
+    let result = call_tool(&app, &key, "create_agent", json!({"name": "x", "graph": graph()})).await;
+    assert_eq!(result["isError"], true, "{result}");
+    let err = &result["structuredContent"];
+    assert_eq!(err["code"], "SCOPE_MISSING");
+    assert_eq!(err["message"], "create_agent requires 'agents:write' but the bearer carries: agents:read, runs:read");
+    assert!(err["next_action"].as_str().unwrap_or_default().contains("agents:write"));
+    let text: Value =
+        serde_json::from_str(result["content"][0]["text"].as_str().unwrap_or_default()).expect("text is the JSON");
+    assert_eq!(&text, err);
+    assert_eq!(app.count("SELECT COUNT(*) FROM agents").await, 0, "nothing was created");
+    // What it may do, it does.
+    let listed = call_tool(&app, &key, "list_agents", json!({})).await;
+    assert_eq!(listed["isError"], false, "{listed}");
+    // tools/list shows every tool, so a caller sees what a scope would unlock.
+    let (_, _, body) =
+        post(&app, Some(&key), Some("2025-06-18"), r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).await;
+    let names: Vec<&str> =
+        body["result"]["tools"].as_array().expect("tools").iter().filter_map(|t| t["name"].as_str()).collect();
+    for tool in [
+        "whoami",
+        "list_agents",
+        "get_agent",
+        "list_agent_versions",
+        "validate_agent_spec",
+        "create_agent",
+        "update_agent",
+        "delete_agent",
+    ] {
+        assert!(names.contains(&tool), "{tool} missing from {names:?}");
+    }
+}
+
+async fn agents_are_versioned_and_isolated(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (slug, key) = key_with(&app, &["agents:read", "agents:write"]).await;
+    let created = call_tool(&app, &key, "create_agent", json!({"name": "Support triage", "graph": graph()})).await;
+    let agent = &created["structuredContent"];
+    assert_eq!(agent["version"], 1, "{created}");
+    let id = agent["id"].as_str().expect("id").to_owned();
+
+    let mut g = graph();
+    g["nodes"][1]["config"]["model"] = json!("claude-opus");
+    let updated = call_tool(&app, &key, "update_agent", json!({"agent_id": id, "graph": g})).await;
+    assert_eq!(updated["structuredContent"]["version"], 2);
+    let got = call_tool(&app, &key, "get_agent", json!({"agent_id": id})).await;
+    assert_eq!(got["structuredContent"]["graph"]["nodes"][1]["config"]["model"], "claude-opus");
+    assert_eq!(got["structuredContent"]["name"], "Support triage");
+    let versions = call_tool(&app, &key, "list_agent_versions", json!({"agent_id": id})).await;
+    assert_eq!(versions["structuredContent"]["versions"].as_array().map(Vec::len), Some(2));
+
+    // A test key of the same workspace sees no live agent, and the reverse.
+    let test_key = another_key(&app, &slug, "test", &["agents:read", "agents:write"]).await;
+    let seen = call_tool(&app, &test_key, "get_agent", json!({"agent_id": id})).await;
+    assert_eq!(seen["structuredContent"]["code"], "NOT_FOUND");
+    let listed = call_tool(&app, &test_key, "list_agents", json!({})).await;
+    assert_eq!(listed["structuredContent"]["agents"], json!([]));
+    call_tool(&app, &test_key, "create_agent", json!({"name": "Sandbox", "graph": graph()})).await;
+    let live = call_tool(&app, &key, "list_agents", json!({})).await;
+    assert_eq!(live["structuredContent"]["agents"].as_array().map(Vec::len), Some(1));
+
+    // Another workspace's key cannot read, change or delete it.
+    let (_, stranger) = key_with(&app, &["agents:read", "agents:write"]).await;
+    for (tool, args) in [
+        ("get_agent", json!({"agent_id": id})),
+        ("update_agent", json!({"agent_id": id, "graph": graph()})),
+        ("delete_agent", json!({"agent_id": id})),
+    ] {
+        let r = call_tool(&app, &stranger, tool, args).await;
+        assert_eq!(r["structuredContent"]["code"], "NOT_FOUND", "{tool}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM agent_versions").await, 3);
+
+    // Paging and deleting.
+    for n in 0..3 {
+        call_tool(&app, &key, "create_agent", json!({"name": format!("a{n}"), "graph": graph()})).await;
+    }
+    let page = call_tool(&app, &key, "list_agents", json!({"limit": 2})).await;
+    assert_eq!(page["structuredContent"]["agents"].as_array().map(Vec::len), Some(2));
+    let cursor = page["structuredContent"]["next_cursor"].as_str().expect("cursor").to_owned();
+    let rest = call_tool(&app, &key, "list_agents", json!({"limit": 2, "cursor": cursor})).await;
+    assert_eq!(rest["structuredContent"]["agents"].as_array().map(Vec::len), Some(2));
+    assert_eq!(rest["structuredContent"]["next_cursor"], Value::Null);
+    let deleted = call_tool(&app, &key, "delete_agent", json!({"agent_id": id})).await;
+    assert_eq!(deleted["isError"], false);
+    let gone = call_tool(&app, &key, "get_agent", json!({"agent_id": id})).await;
+    assert_eq!(gone["structuredContent"]["code"], "NOT_FOUND");
+}
+
+async fn agent_specs_are_validated_with_pointers(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, key) = key_with(&app, &["agents:read", "agents:write"]).await;
+    let bad = json!({"nodes": [{"id": "a", "type": "input"}, {"id": "a", "type": "wormhole"}], "edges": [{"from": "a", "to": "zzz"}]});
+    let result = call_tool(&app, &key, "validate_agent_spec", json!({"spec": bad})).await;
+    let report = &result["structuredContent"];
+    assert_eq!(report["valid"], false);
+    let pointers: Vec<&str> =
+        report["problems"].as_array().expect("problems").iter().filter_map(|p| p["pointer"].as_str()).collect();
+    assert!(
+        pointers.contains(&"/nodes/1/id") && pointers.contains(&"/nodes/1/type") && pointers.contains(&"/edges/0/to"),
+        "{pointers:?}"
+    );
+    let ok = call_tool(&app, &key, "validate_agent_spec", json!({"spec": graph()})).await;
+    assert_eq!(ok["structuredContent"], json!({"valid": true, "problems": []}));
+
+    // An invalid graph is refused on create, and nothing is stored.
+    let refused = call_tool(&app, &key, "create_agent", json!({"name": "x", "graph": bad})).await;
+    assert_eq!(refused["structuredContent"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(app.count("SELECT COUNT(*) FROM agents").await, 0);
+    // Arguments that do not match the schema.
+    let wrong = call_tool(&app, &key, "create_agent", json!({"title": "x"})).await;
+    assert!(wrong["error"]["message"].as_str().is_some() || wrong["isError"] == true, "{wrong}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM agents").await, 0);
+}
 
 /// A workspace with one live key of `scopes`; returns (slug, key).
 async fn key_with(app: &TestApp, scopes: &[&str]) -> (String, String) {

@@ -1,0 +1,227 @@
+//! Agents: named JSON graphs, versioned (every write makes a new version), kept apart for live and
+//! test data. Every query names the workspace and the environment of the caller.
+
+mod graph;
+
+pub use graph::{NODE_TYPES, Problem, validate};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{Row, any::AnyRow};
+
+use crate::{
+    Db,
+    clock::{Millis, now_ms},
+    error::{CoreError, CoreResult},
+    ids::new_id,
+    keys::Environment,
+};
+
+/// Where an agent call acts: one workspace's live or test data.
+#[derive(Debug, Clone, Copy)]
+pub struct Tenant<'a> {
+    pub workspace_id: &'a str,
+    pub environment: Environment,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    pub environment: Environment,
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// The current version's graph, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AgentVersion {
+    pub version: i64,
+    pub created_at: Millis,
+}
+
+/// A page of agents and the cursor of the next page, if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentPage {
+    pub agents: Vec<Agent>,
+    pub next_cursor: Option<String>,
+}
+
+fn agent_from_row(row: &AnyRow, with_graph: bool) -> CoreResult<Agent> {
+    let environment = Environment::parse(&row.try_get::<String, _>("environment")?)
+        .ok_or_else(|| CoreError::Internal("agent with an unknown environment".into()))?;
+    let graph = if with_graph {
+        let text: String = row.try_get("graph")?;
+        Some(serde_json::from_str(&text).map_err(|e| CoreError::Internal(format!("stored graph unreadable: {e}")))?)
+    } else {
+        None
+    };
+    Ok(Agent {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        environment,
+        version: row.try_get("current_version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        graph,
+    })
+}
+
+fn check_name(name: &str) -> CoreResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(CoreError::invalid("name", "An agent name is 1 to 200 characters, without control characters."));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_graph(graph: &Value) -> CoreResult<String> {
+    let problems = validate(graph);
+    if let Some(first) = problems.first() {
+        return Err(CoreError::invalid(
+            "graph",
+            format!(
+                "The graph has {} problem(s); the first, at {:?}: {}",
+                problems.len(),
+                first.pointer,
+                first.message
+            ),
+        ));
+    }
+    serde_json::to_string(graph).map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+/// Creates an agent at version 1.
+pub async fn create(db: &Db, at: Tenant<'_>, name: &str, graph: &Value) -> CoreResult<Agent> {
+    let name = check_name(name)?;
+    let text = check_graph(graph)?;
+    let now = now_ms();
+    let id = new_id("agt");
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO agents (id, workspace_id, environment, name, current_version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 1, $5, $5)",
+    )
+    .bind(&id)
+    .bind(at.workspace_id)
+    .bind(at.environment.as_str())
+    .bind(&name)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO agent_versions (agent_id, version, graph, created_at) VALUES ($1, 1, $2, $3)")
+        .bind(&id)
+        .bind(&text)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    get(db, at, &id).await
+}
+
+/// Agents newest first, `limit` at a time (1–100), after `cursor` (from the previous page).
+pub async fn list(db: &Db, at: Tenant<'_>, cursor: Option<&str>, limit: i64) -> CoreResult<AgentPage> {
+    let limit = limit.clamp(1, 100);
+    let offset: i64 = match cursor {
+        None => 0,
+        Some(c) => {
+            c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| CoreError::invalid("cursor", "Unknown cursor."))?
+        }
+    };
+    let rows = sqlx::query(
+        "SELECT id, name, environment, current_version, created_at, updated_at FROM agents
+         WHERE workspace_id = $1 AND environment = $2 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+    )
+    .bind(at.workspace_id)
+    .bind(at.environment.as_str())
+    .bind(limit + 1)
+    .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let agents = rows.iter().take(limit as usize).map(|r| agent_from_row(r, false)).collect::<CoreResult<Vec<_>>>()?;
+    Ok(AgentPage { agents, next_cursor: more.then(|| (offset + limit).to_string()) })
+}
+
+/// One agent with its current graph. Another workspace's or environment's agent is `NotFound`.
+pub async fn get(db: &Db, at: Tenant<'_>, id: &str) -> CoreResult<Agent> {
+    let row = sqlx::query(
+        "SELECT a.id, a.name, a.environment, a.current_version, a.created_at, a.updated_at, v.graph
+         FROM agents a JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.current_version
+         WHERE a.workspace_id = $1 AND a.environment = $2 AND a.id = $3",
+    )
+    .bind(at.workspace_id)
+    .bind(at.environment.as_str())
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(CoreError::NotFound)?;
+    agent_from_row(&row, true)
+}
+
+/// Every version of an agent, newest first.
+pub async fn versions(db: &Db, at: Tenant<'_>, id: &str) -> CoreResult<Vec<AgentVersion>> {
+    get(db, at, id).await?;
+    let rows = sqlx::query("SELECT version, created_at FROM agent_versions WHERE agent_id = $1 ORDER BY version DESC")
+        .bind(id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok(AgentVersion { version: r.try_get("version")?, created_at: r.try_get("created_at")? }))
+        .collect()
+}
+
+/// Replaces the graph (and optionally the name): a new version.
+pub async fn update(db: &Db, at: Tenant<'_>, id: &str, name: Option<&str>, graph: &Value) -> CoreResult<Agent> {
+    let current = get(db, at, id).await?;
+    let name = match name {
+        Some(n) => check_name(n)?,
+        None => current.name,
+    };
+    let text = check_graph(graph)?;
+    let now = now_ms();
+    let next = current.version + 1;
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("INSERT INTO agent_versions (agent_id, version, graph, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(next)
+        .bind(&text)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                CoreError::Conflict("The agent changed while this update was made; read it again and retry.".into())
+            }
+            _ => CoreError::Database(e),
+        })?;
+    sqlx::query(
+        "UPDATE agents SET current_version = $1, name = $2, updated_at = $3 WHERE id = $4 AND workspace_id = $5",
+    )
+    .bind(next)
+    .bind(&name)
+    .bind(now)
+    .bind(id)
+    .bind(at.workspace_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    get(db, at, id).await
+}
+
+/// Deletes an agent and its versions.
+pub async fn delete(db: &Db, at: Tenant<'_>, id: &str) -> CoreResult<()> {
+    let done = sqlx::query("DELETE FROM agents WHERE workspace_id = $1 AND environment = $2 AND id = $3")
+        .bind(at.workspace_id)
+        .bind(at.environment.as_str())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(CoreError::NotFound);
+    }
+    Ok(())
+}
