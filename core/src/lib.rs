@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod runs;
 pub mod scopes;
 pub mod workspaces;
 

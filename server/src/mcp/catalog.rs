@@ -10,6 +10,8 @@ pub fn required_scope(tool: &str) -> Option<Scope> {
     Some(match tool {
         "list_agents" | "get_agent" | "list_agent_versions" | "validate_agent_spec" => Scope::AgentsRead,
         "create_agent" | "update_agent" | "delete_agent" => Scope::AgentsWrite,
+        "list_runs" | "get_run" | "wait_for_run" => Scope::RunsRead,
+        "trigger_run" | "cancel_run" => Scope::RunsExecute,
         _ => return None,
     })
 }

@@ -1,16 +1,22 @@
 //! The MCP server handler: server info and the tool catalog. Each tool reads the verified
 //! principal that `auth::require_bearer` put in the request.
 
+use std::time::Duration;
+
 use gatehouse_core::{
     Db,
     agents::{self, Tenant},
     keys::Principal,
+    runs,
+    scopes::Scope,
 };
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext, wrapper::Parameters},
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListResourceTemplatesResult,
+        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
+        ResourceTemplate, ServerCapabilities, ServerConfig,
     },
     service::RequestContext,
     tool, tool_handler, tool_router,
@@ -62,6 +68,39 @@ pub struct UpdateAgentArgs {
     pub name: Option<String>,
     /// The new graph; it becomes the next version.
     pub graph: Value,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListRunsArgs {
+    /// Only runs of this agent.
+    pub agent_id: Option<String>,
+    /// Only runs in this state: queued, running, succeeded, failed or cancelled.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// How many runs per page, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RunIdArgs {
+    /// The run's id.
+    pub run_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WaitArgs {
+    pub run_id: String,
+    /// Seconds to wait for a terminal state, 1 to 60 (default 30).
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TriggerRunArgs {
+    /// The agent to run (its current version).
+    pub agent_id: String,
+    /// The run's input: any JSON, up to 256 KiB.
+    #[serde(default)]
+    pub input: Value,
 }
 
 fn tenant(p: &Principal) -> Tenant<'_> {
@@ -149,6 +188,101 @@ impl GatehouseMcp {
     }
 
     #[tool(
+        title = "List runs",
+        description = "List runs newest first, optionally of one agent or in one state. Requires runs:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_runs(
+        &self,
+        Parameters(args): Parameters<ListRunsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        let page = runs::list(
+            &self.db,
+            tenant(&p),
+            args.agent_id.as_deref(),
+            args.status.as_deref(),
+            args.cursor.as_deref(),
+            args.limit.unwrap_or(20),
+        )
+        .await;
+        match page {
+            Ok(page) => ok_json(json!(page)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Get a run",
+        description = "One run: status, input, output or error, timestamps and events. Also readable as the resource gatehouse://runs/{id}. Requires runs:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_run(
+        &self,
+        Parameters(args): Parameters<RunIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match runs::get(&self.db, tenant(&p), &args.run_id).await {
+            Ok(run) => ok_json(json!(run)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Wait for a run",
+        description = "Wait up to timeout_seconds (at most 60) for a run to succeed, fail or be cancelled, and return it. Requires runs:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn wait_for_run(
+        &self,
+        Parameters(args): Parameters<WaitArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        let timeout = Duration::from_secs(args.timeout_seconds.unwrap_or(30).clamp(1, 60));
+        match runs::wait(&self.db, tenant(&p), &args.run_id, timeout).await {
+            Ok(run) => ok_json(json!({ "finished": run.is_terminal(), "run": run })),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Trigger a run",
+        description = "Queue a run of an agent's current version with an input; the workspace's runner executes it. Requires runs:execute.",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn trigger_run(
+        &self,
+        Parameters(args): Parameters<TriggerRunArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match runs::trigger(&self.db, tenant(&p), &args.agent_id, &args.input).await {
+            Ok(run) => ok_json(json!(run)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Cancel a run",
+        description = "Cancel a queued or running run. Requires runs:execute.",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn cancel_run(
+        &self,
+        Parameters(args): Parameters<RunIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match runs::cancel(&self.db, tenant(&p), &args.run_id).await {
+            Ok(run) => ok_json(json!(run)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
         title = "Create an agent",
         description = "Create an agent from a valid graph, as version 1. Requires agents:write.",
         annotations(
@@ -228,6 +362,48 @@ impl GatehouseMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for GatehouseMcp {
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let template = ResourceTemplate::new("gatehouse://runs/{id}", "run")
+            .with_title("A run")
+            .with_description("A run as JSON: status, input, output or error, events. Requires runs:read.")
+            .with_mime_type("application/json");
+        Ok(ListResourceTemplatesResult { resource_templates: vec![template], ..Default::default() })
+    }
+
+    /// `gatehouse://runs/{id}`, under the same scope as `get_run`.
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let p = principal(&context)?;
+        let Some(id) = request.uri.strip_prefix("gatehouse://runs/") else {
+            return Err(McpError::resource_not_found(
+                format!("no resource {:?}; runs are gatehouse://runs/{{id}}", request.uri),
+                None,
+            ));
+        };
+        if !p.scopes.contains(Scope::RunsRead) {
+            return Err(McpError::invalid_request(
+                format!("reading runs requires 'runs:read' but the bearer carries: {}", p.scopes.names().join(", ")),
+                Some(json!({ "code": "SCOPE_MISSING" })),
+            ));
+        }
+        match runs::get(&self.db, tenant(&p), id).await {
+            Ok(run) => {
+                let text = serde_json::to_string(&run).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri.clone())]).into())
+            }
+            Err(_) => {
+                Err(McpError::resource_not_found(format!("no run {id:?} in this workspace and environment"), None))
+            }
+        }
+    }
+
     /// Every tool call passes here: the scope check, in one place, then the tool.
     async fn call_tool(
         &self,
@@ -245,7 +421,7 @@ impl ServerHandler for GatehouseMcp {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
             .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Gatehouse: tools act on this workspace's agents, runs, apps and assets. Call whoami to see your workspace and scopes."

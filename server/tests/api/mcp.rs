@@ -16,6 +16,8 @@ both_engines!(
     scopes_are_enforced_with_a_typed_error,
     agents_are_versioned_and_isolated,
     agent_specs_are_validated_with_pointers,
+    a_runner_completes_a_run_while_a_client_waits,
+    runs_are_scoped_and_cancellable,
 );
 
 /// Calls a tool; returns the JSON-RPC `result` (or the whole body when there is none).
@@ -310,4 +312,122 @@ async fn protected_resource_metadata(engine: Engine) {
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
         assert!(doc["scopes_supported"].as_array().expect("scopes").contains(&json!("runs:execute")));
     }
+}
+
+async fn runner(app: &TestApp, key: &str, path: &str, body: Value) -> (u16, Value) {
+    let res = app.client.post(app.url(path)).bearer_auth(key).json(&body).send().await.expect("POST");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_runner_completes_a_run_while_a_client_waits(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (slug, key) = key_with(&app, &["agents:read", "agents:write", "runs:read", "runs:execute"]).await;
+    let runner_key = another_key(&app, &slug, "live", &["runs:execute"]).await;
+    let agent = call_tool(&app, &key, "create_agent", json!({"name": "echo", "graph": graph()})).await;
+    let agent_id = agent["structuredContent"]["id"].as_str().expect("id").to_owned();
+
+    // Nothing queued yet: the runner's claim answers 204 after its wait.
+    let res = app
+        .client
+        .post(app.url("/v1/runs/claim"))
+        .bearer_auth(&runner_key)
+        .json(&json!({"wait_seconds": 0}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), 204);
+
+    let triggered =
+        call_tool(&app, &key, "trigger_run", json!({"agent_id": agent_id, "input": {"question": "hi"}})).await;
+    let run = &triggered["structuredContent"];
+    assert_eq!(run["status"], "queued", "{triggered}");
+    assert_eq!(run["agent_version"], 1);
+    let run_id = run["id"].as_str().expect("id").to_owned();
+
+    // A client waits while the runner works.
+    let waiter = {
+        let (app2, key2, id2) = (app.other_client(), key.clone(), run_id.clone());
+        tokio::spawn(async move {
+            call_tool(&app2, &key2, "wait_for_run", json!({"run_id": id2, "timeout_seconds": 20})).await
+        })
+    };
+    let (status, claimed) = runner(&app, &runner_key, "/v1/runs/claim", json!({"wait_seconds": 5})).await;
+    assert_eq!(status, 200);
+    assert_eq!(claimed["id"], run_id.as_str());
+    assert_eq!(claimed["status"], "running");
+    assert_eq!(claimed["input"], json!({"question": "hi"}));
+    let (status, event) = runner(
+        &app,
+        &runner_key,
+        &format!("/v1/runs/{run_id}/events"),
+        json!({"kind": "progress", "message": "half way"}),
+    )
+    .await;
+    assert_eq!((status, event["seq"].as_i64()), (201, Some(1)));
+    let (status, done) =
+        runner(&app, &runner_key, &format!("/v1/runs/{run_id}/complete"), json!({"output": {"answer": 42}})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "succeeded");
+
+    let waited = waiter.await.expect("waiter");
+    assert_eq!(waited["structuredContent"]["finished"], true, "{waited}");
+    assert_eq!(waited["structuredContent"]["run"]["output"], json!({"answer": 42}));
+    assert_eq!(waited["structuredContent"]["run"]["events"][0]["message"], "half way");
+
+    // The same run as a resource.
+    let read = json!({"jsonrpc": "2.0", "id": 5, "method": "resources/read", "params": {"uri": format!("gatehouse://runs/{run_id}")}});
+    let (_, _, body) = post(&app, Some(&key), Some("2025-06-18"), &read.to_string()).await;
+    let text = body["result"]["contents"][0]["text"].as_str().expect("text");
+    assert_eq!(serde_json::from_str::<Value>(text).expect("json")["status"], "succeeded");
+    let (_, _, body) =
+        post(&app, Some(&key), Some("2025-06-18"), r#"{"jsonrpc":"2.0","id":6,"method":"resources/templates/list"}"#)
+            .await;
+    assert_eq!(body["result"]["resourceTemplates"][0]["uriTemplate"], "gatehouse://runs/{id}");
+
+    // Completing twice is refused.
+    let (status, body) = runner(&app, &runner_key, &format!("/v1/runs/{run_id}/complete"), json!({"output": 1})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("CONFLICT")));
+}
+
+async fn runs_are_scoped_and_cancellable(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (slug, reader) = key_with(&app, &["agents:read", "runs:read"]).await;
+    let writer = another_key(&app, &slug, "live", &["agents:write", "runs:execute", "runs:read"]).await;
+    let agent = call_tool(&app, &writer, "create_agent", json!({"name": "a", "graph": graph()})).await;
+    let agent_id = agent["structuredContent"]["id"].as_str().expect("id").to_owned();
+
+    let denied = call_tool(&app, &reader, "trigger_run", json!({"agent_id": agent_id, "input": {}})).await;
+    assert_eq!(
+        denied["structuredContent"]["message"],
+        "trigger_run requires 'runs:execute' but the bearer carries: agents:read, runs:read"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM runs").await, 0);
+    let (status, body) = runner(&app, &reader, "/v1/runs/claim", json!({"wait_seconds": 0})).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("SCOPE_MISSING")));
+
+    let run = call_tool(&app, &writer, "trigger_run", json!({"agent_id": agent_id})).await;
+    let run_id = run["structuredContent"]["id"].as_str().expect("id").to_owned();
+    // A test runner never sees live runs.
+    let test_runner = another_key(&app, &slug, "test", &["runs:execute"]).await;
+    let res = app
+        .client
+        .post(app.url("/v1/runs/claim"))
+        .bearer_auth(&test_runner)
+        .json(&json!({"wait_seconds": 0}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), 204);
+    let missing = call_tool(&app, &reader, "get_run", json!({"run_id": "run_nope"})).await;
+    assert_eq!(missing["structuredContent"]["code"], "NOT_FOUND");
+
+    let cancelled = call_tool(&app, &writer, "cancel_run", json!({"run_id": run_id})).await;
+    assert_eq!(cancelled["structuredContent"]["status"], "cancelled");
+    let again = call_tool(&app, &writer, "cancel_run", json!({"run_id": run_id})).await;
+    assert_eq!(again["structuredContent"]["code"], "CONFLICT");
+    let listed = call_tool(&app, &reader, "list_runs", json!({"status": "cancelled"})).await;
+    assert_eq!(listed["structuredContent"]["runs"].as_array().map(Vec::len), Some(1));
+    let bad = call_tool(&app, &reader, "list_runs", json!({"status": "exploded"})).await;
+    assert_eq!(bad["structuredContent"]["code"], "INVALID_ARGUMENT");
 }
