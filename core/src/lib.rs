@@ -5,6 +5,8 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod apps;
+pub mod assets;
 pub mod clock;
 pub mod db;
 pub mod error;

@@ -225,3 +225,39 @@ pub async fn delete(db: &Db, at: Tenant<'_>, id: &str) -> CoreResult<()> {
     }
     Ok(())
 }
+
+/// A new agent with a copy of another's current graph.
+pub async fn clone(db: &Db, at: Tenant<'_>, id: &str, name: Option<&str>) -> CoreResult<Agent> {
+    let source = get(db, at, id).await?;
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => format!("{} (copy)", source.name.chars().take(190).collect::<String>()),
+    };
+    let graph = source.graph.unwrap_or(Value::Null);
+    create(db, at, &name, &graph).await
+}
+
+/// Makes an earlier version's graph current again, as a new version.
+pub async fn restore(db: &Db, at: Tenant<'_>, id: &str, version: i64) -> CoreResult<Agent> {
+    get(db, at, id).await?;
+    let row = sqlx::query("SELECT graph FROM agent_versions WHERE agent_id = $1 AND version = $2")
+        .bind(id)
+        .bind(version)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| CoreError::invalid("version", format!("This agent has no version {version}.")))?;
+    let graph: Value = serde_json::from_str(&row.try_get::<String, _>("graph")?)
+        .map_err(|e| CoreError::Internal(format!("stored graph unreadable: {e}")))?;
+    update(db, at, id, None, &graph).await
+}
+
+/// Whether the agent has this version.
+pub async fn version_exists(db: &Db, at: Tenant<'_>, id: &str, version: i64) -> CoreResult<bool> {
+    get(db, at, id).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM agent_versions WHERE agent_id = $1 AND version = $2")
+        .bind(id)
+        .bind(version)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.try_get::<i64, _>("n")? == 1)
+}

@@ -89,6 +89,11 @@ fn encode(value: &Value, field: &'static str) -> CoreResult<String> {
 /// Queues a run of the agent's current version.
 pub async fn trigger(db: &Db, at: Tenant<'_>, agent_id: &str, input: &Value) -> CoreResult<Run> {
     let agent = agents::get(db, at, agent_id).await?;
+    trigger_version(db, at, &agent.id, agent.version, input).await
+}
+
+/// Queues a run of one version of an agent (an app's published version).
+pub async fn trigger_version(db: &Db, at: Tenant<'_>, agent_id: &str, version: i64, input: &Value) -> CoreResult<Run> {
     let input = encode(input, "input")?;
     let id = new_id("run");
     sqlx::query(
@@ -98,8 +103,8 @@ pub async fn trigger(db: &Db, at: Tenant<'_>, agent_id: &str, input: &Value) -> 
     .bind(&id)
     .bind(at.workspace_id)
     .bind(at.environment.as_str())
-    .bind(&agent.id)
-    .bind(agent.version)
+    .bind(agent_id)
+    .bind(version)
     .bind(&input)
     .bind(now_ms())
     .execute(db.pool())

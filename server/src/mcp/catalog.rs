@@ -9,7 +9,12 @@ use serde_json::json;
 pub fn required_scope(tool: &str) -> Option<Scope> {
     Some(match tool {
         "list_agents" | "get_agent" | "list_agent_versions" | "validate_agent_spec" => Scope::AgentsRead,
-        "create_agent" | "update_agent" | "delete_agent" => Scope::AgentsWrite,
+        "create_agent" | "update_agent" | "delete_agent" | "clone_agent" | "restore_agent_version" => {
+            Scope::AgentsWrite
+        }
+        "list_apps" | "get_app" => Scope::AppsRead,
+        "publish_app" | "trigger_app" => Scope::AppsExecute,
+        "upload_asset" => Scope::AssetsWrite,
         "list_runs" | "get_run" | "wait_for_run" => Scope::RunsRead,
         "trigger_run" | "cancel_run" => Scope::RunsExecute,
         _ => return None,

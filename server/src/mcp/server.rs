@@ -6,6 +6,7 @@ use std::time::Duration;
 use gatehouse_core::{
     Db,
     agents::{self, Tenant},
+    apps, assets,
     keys::Principal,
     runs,
     scopes::Scope,
@@ -103,6 +104,51 @@ pub struct TriggerRunArgs {
     pub input: Value,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CloneAgentArgs {
+    pub agent_id: String,
+    /// The copy's name; "<name> (copy)" when left out.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RestoreArgs {
+    pub agent_id: String,
+    /// The version whose graph becomes current again (as a new version).
+    pub version: i64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PublishArgs {
+    pub agent_id: String,
+    /// The version to publish; the current one when left out.
+    pub version: Option<i64>,
+    /// The app's name; the agent's when left out.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AppIdArgs {
+    pub app_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TriggerAppArgs {
+    pub app_id: String,
+    #[serde(default)]
+    pub input: Value,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UploadArgs {
+    /// A file name, without slashes.
+    pub name: String,
+    /// image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain, text/csv or application/json.
+    pub content_type: String,
+    /// The file, base64-encoded; at most 256 KiB decoded.
+    pub content_base64: String,
+}
+
 fn tenant(p: &Principal) -> Tenant<'_> {
     Tenant { workspace_id: &p.workspace_id, environment: p.environment }
 }
@@ -185,6 +231,145 @@ impl GatehouseMcp {
     async fn validate_agent_spec(&self, Parameters(args): Parameters<SpecArgs>) -> Result<CallToolResult, McpError> {
         let problems = agents::validate(&args.spec);
         ok_json(json!({ "valid": problems.is_empty(), "problems": problems }))
+    }
+
+    #[tool(
+        title = "Clone an agent",
+        description = "A new agent with a copy of another's current graph. Requires agents:write.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn clone_agent(
+        &self,
+        Parameters(args): Parameters<CloneAgentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::clone(&self.db, tenant(&p), &args.agent_id, args.name.as_deref()).await {
+            Ok(agent) => ok_json(json!(agent)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Restore an agent version",
+        description = "Make an earlier version's graph current again; this makes a new version. Requires agents:write.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn restore_agent_version(
+        &self,
+        Parameters(args): Parameters<RestoreArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match agents::restore(&self.db, tenant(&p), &args.agent_id, args.version).await {
+            Ok(agent) => ok_json(json!(agent)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "List apps",
+        description = "List the workspace's apps (published agent versions). Requires apps:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_apps(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match apps::list(&self.db, tenant(&p)).await {
+            Ok(list) => ok_json(json!({ "apps": list })),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Get an app",
+        description = "One app's metadata: name, agent and published version. Requires apps:read.",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_app(
+        &self,
+        Parameters(args): Parameters<AppIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match apps::get(&self.db, tenant(&p), &args.app_id).await {
+            Ok(app) => ok_json(json!(app)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Publish an app",
+        description = "Publish an agent version (the current one by default) as an app. Requires apps:execute.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn publish_app(
+        &self,
+        Parameters(args): Parameters<PublishArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match apps::publish(&self.db, tenant(&p), &args.agent_id, args.version, args.name.as_deref()).await {
+            Ok(app) => ok_json(json!(app)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Trigger an app",
+        description = "Queue a run of an app's published agent version with an input. Requires apps:execute.",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn trigger_app(
+        &self,
+        Parameters(args): Parameters<TriggerAppArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let p = principal(&ctx)?;
+        match apps::trigger(&self.db, tenant(&p), &args.app_id, &args.input).await {
+            Ok(run) => ok_json(json!(run)),
+            Err(e) => Ok(from_core(e)),
+        }
+    }
+
+    #[tool(
+        title = "Upload an asset",
+        description = "Upload a file (base64, at most 256 KiB decoded); its content must match its content type. Requires assets:write.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn upload_asset(
+        &self,
+        Parameters(args): Parameters<UploadArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        use base64::Engine as _;
+        let p = principal(&ctx)?;
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(args.content_base64.trim()) else {
+            return Ok(from_core(gatehouse_core::CoreError::invalid("content_base64", "This is not valid base64.")));
+        };
+        match assets::upload(&self.db, tenant(&p), &args.name, &args.content_type, &bytes).await {
+            Ok(asset) => ok_json(json!(asset)),
+            Err(e) => Ok(from_core(e)),
+        }
     }
 
     #[tool(

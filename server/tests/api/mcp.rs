@@ -18,6 +18,7 @@ both_engines!(
     agent_specs_are_validated_with_pointers,
     a_runner_completes_a_run_while_a_client_waits,
     runs_are_scoped_and_cancellable,
+    apps_assets_and_agent_history,
 );
 
 /// Calls a tool; returns the JSON-RPC `result` (or the whole body when there is none).
@@ -430,4 +431,97 @@ async fn runs_are_scoped_and_cancellable(engine: Engine) {
     assert_eq!(listed["structuredContent"]["runs"].as_array().map(Vec::len), Some(1));
     let bad = call_tool(&app, &reader, "list_runs", json!({"status": "exploded"})).await;
     assert_eq!(bad["structuredContent"]["code"], "INVALID_ARGUMENT");
+}
+
+async fn apps_assets_and_agent_history(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let all = ["agents:read", "agents:write", "apps:read", "apps:execute", "assets:write", "runs:read"];
+    let (slug, key) = key_with(&app, &all).await;
+    let created = call_tool(&app, &key, "create_agent", json!({"name": "Bot", "graph": graph()})).await;
+    let id = created["structuredContent"]["id"].as_str().expect("id").to_owned();
+    let mut g2 = graph();
+    g2["nodes"][1]["config"]["model"] = json!("v2-model");
+    call_tool(&app, &key, "update_agent", json!({"agent_id": id, "graph": g2})).await;
+
+    // Restore version 1: its graph becomes version 3.
+    let restored = call_tool(&app, &key, "restore_agent_version", json!({"agent_id": id, "version": 1})).await;
+    assert_eq!(restored["structuredContent"]["version"], 3);
+    assert_eq!(restored["structuredContent"]["graph"]["nodes"][1]["config"]["model"], "claude");
+    let missing = call_tool(&app, &key, "restore_agent_version", json!({"agent_id": id, "version": 9})).await;
+    assert_eq!(missing["structuredContent"]["code"], "INVALID_ARGUMENT");
+    let cloned = call_tool(&app, &key, "clone_agent", json!({"agent_id": id})).await;
+    assert_eq!(cloned["structuredContent"]["name"], "Bot (copy)");
+    assert_eq!(cloned["structuredContent"]["version"], 1);
+
+    // Publish version 2 as an app and trigger it: the run pins that version.
+    let published = call_tool(&app, &key, "publish_app", json!({"agent_id": id, "version": 2, "name": "Bot v2"})).await;
+    let app_id = published["structuredContent"]["id"].as_str().expect("app id").to_owned();
+    assert_eq!(published["structuredContent"]["agent_version"], 2);
+    let listed = call_tool(&app, &key, "list_apps", json!({})).await;
+    assert_eq!(listed["structuredContent"]["apps"].as_array().map(Vec::len), Some(1));
+    let got = call_tool(&app, &key, "get_app", json!({"app_id": app_id})).await;
+    assert_eq!(got["structuredContent"]["name"], "Bot v2");
+    let run = call_tool(&app, &key, "trigger_app", json!({"app_id": app_id, "input": {"x": 1}})).await;
+    assert_eq!(run["structuredContent"]["agent_version"], 2);
+    assert_eq!(run["structuredContent"]["status"], "queued");
+
+    // Apps need apps:* scopes.
+    let reader = another_key(&app, &slug, "live", &["agents:read"]).await;
+    let denied = call_tool(&app, &reader, "publish_app", json!({"agent_id": id})).await;
+    assert_eq!(denied["structuredContent"]["code"], "SCOPE_MISSING");
+    let denied = call_tool(
+        &app,
+        &reader,
+        "upload_asset",
+        json!({"name": "a.txt", "content_type": "text/plain", "content_base64": "aGk="}),
+    )
+    .await;
+    assert_eq!(denied["structuredContent"]["code"], "SCOPE_MISSING");
+
+    // Assets: checked type, size and encoding.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let ok = call_tool(
+        &app,
+        &key,
+        "upload_asset",
+        json!({"name": "dot.png", "content_type": "image/png", "content_base64": png}),
+    )
+    .await;
+    assert_eq!(ok["isError"], false, "{ok}");
+    assert_eq!(ok["structuredContent"]["content_type"], "image/png");
+    let lie = call_tool(
+        &app,
+        &key,
+        "upload_asset",
+        json!({"name": "x.png", "content_type": "image/png", "content_base64": "aGVsbG8="}),
+    )
+    .await;
+    assert_eq!(lie["structuredContent"]["code"], "INVALID_ARGUMENT");
+    let exe = call_tool(
+        &app,
+        &key,
+        "upload_asset",
+        json!({"name": "x.exe", "content_type": "application/x-msdownload", "content_base64": "TVo="}),
+    )
+    .await;
+    assert_eq!(exe["structuredContent"]["code"], "INVALID_ARGUMENT");
+    let junk = call_tool(
+        &app,
+        &key,
+        "upload_asset",
+        json!({"name": "x.txt", "content_type": "text/plain", "content_base64": "%%%"}),
+    )
+    .await;
+    assert_eq!(junk["structuredContent"]["code"], "INVALID_ARGUMENT");
+    use base64::Engine as _;
+    let big = base64::engine::general_purpose::STANDARD.encode(vec![b'a'; 300 * 1024]);
+    let (status, _, body) = post(
+        &app,
+        Some(&key),
+        Some("2025-06-18"),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "upload_asset", "arguments": {"name": "big.txt", "content_type": "text/plain", "content_base64": big}}}).to_string(),
+    )
+    .await;
+    assert!(status == 413 || body["result"]["structuredContent"]["code"] == "INVALID_ARGUMENT", "{status} {body}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM assets").await, 1);
 }
