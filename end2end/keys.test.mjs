@@ -133,3 +133,45 @@ test('an owner limits key lifetimes, and the key form follows', async () => {
   await page.getByRole('button', { name: 'Create key' }).click();
   await page.getByTestId('key-reveal').waitFor();
 });
+
+test('a key limited to one agent', async () => {
+  const page = await newPage(env.browser);
+  await signUp(page, env.server.url, uniqueEmail('ola'));
+  const keysUrl = `${page.url()}/keys`;
+  await page.goto(keysUrl);
+  await hydrated(page);
+  await page.getByTestId('create-key').locator('summary').click();
+  await page.locator('#field-name').fill('Builder');
+  await page.getByLabel('agents:write').check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const builder = await page.getByTestId('new-key').inputValue();
+
+  // Make an agent through MCP with that key.
+  const res = await fetch(`${env.server.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${builder}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': '2025-06-18',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0', id: 1, method: 'tools/call',
+      params: { name: 'create_agent', arguments: { name: 'Billing bot', graph: { nodes: [{ id: 'in', type: 'input' }], edges: [] } } },
+    }),
+  });
+  const agentId = (await res.json()).result.structuredContent.id;
+
+  await page.reload();
+  await hydrated(page);
+  await page.getByTestId('create-key').locator('summary').click();
+  await page.locator('#field-name').fill('Billing only');
+  // Each key row's edit form has the same pickers, so the create form's boxes are found by id.
+  await page.locator('#new-scope-agents-read').check();
+  await page.locator(`#new-resource-${agentId}`).check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const limited = await page.getByTestId('new-key').inputValue();
+  await page.getByTestId('key-limited').filter({ hasText: 'Limited to: Billing bot' }).waitFor();
+  const who = await whoami(limited);
+  assert.deepEqual(who.body.resources, [agentId]);
+});

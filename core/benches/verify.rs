@@ -29,6 +29,7 @@ fn bench(c: &mut Criterion) {
             environment: Environment::Live,
             scopes: ScopeSet::parse_for_key(&["runs:read"]).expect("scopes"),
             expiry: ExpiryChoice::Never,
+            resources: None,
         };
         let (key, token) = keys::create_in(&db, &ws.id, None, new).await.expect("key");
         // The benchmark must measure verification, not the rate limiter's refusal.

@@ -70,6 +70,9 @@ pub struct KeyCreateArgs {
     /// 30d, 90d, 1y or DAYSd; without it the key never expires (if the workspace allows that).
     #[arg(long)]
     pub expires_in: Option<String>,
+    /// Comma-separated agent and app ids the key is limited to; all of the workspace's without it.
+    #[arg(long)]
+    pub resources: Option<String>,
 }
 
 /// Turns a domain error into a message for the terminal.
@@ -138,6 +141,7 @@ pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
                     Some(e) => ExpiryChoice::parse(e).map_err(explain)?,
                     None => ExpiryChoice::Never,
                 },
+                resources: args.resources.as_deref().map(|r| r.split(',').map(|s| s.trim().to_owned()).collect()),
             };
             let (key, token) = keys::create_in(db, &ws.id, None, new).await.map_err(explain)?;
             eprintln!("created key {} ({}) in {}; it is shown once, below:", key.id, key.name, ws.slug);

@@ -15,6 +15,8 @@ pub struct KeyView {
     pub name: String,
     pub environment: String,
     pub scopes: Vec<String>,
+    /// Agent and app ids the key is limited to; `None` for all.
+    pub resources: Option<Vec<String>>,
     pub hint: String,
     pub created_by: Option<String>,
     pub created_at: i64,
@@ -34,11 +36,23 @@ pub struct ScopeInfo {
     pub description: String,
 }
 
+/// An agent or app a key can be limited to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceInfo {
+    pub id: String,
+    pub name: String,
+    /// agent or app.
+    pub kind: String,
+    pub environment: String,
+}
+
 /// Everything the keys page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeysPage {
     pub keys: Vec<KeyView>,
     pub catalog: Vec<ScopeInfo>,
+    /// The workspace's agents and apps, live and test.
+    pub resources: Vec<ResourceInfo>,
     pub can_manage: bool,
     pub is_owner: bool,
     pub max_lifetime_days: Option<i64>,
@@ -70,6 +84,7 @@ fn view_of(k: gatehouse_core::keys::ApiKey, now: i64, pending: Option<i64>) -> K
         name: k.name,
         environment: k.environment.as_str().to_owned(),
         scopes: k.scopes.names(),
+        resources: k.resources,
         hint: k.hint,
         created_by: k.created_by,
         created_at: k.created_at,
@@ -83,6 +98,13 @@ fn view_of(k: gatehouse_core::keys::ApiKey, now: i64, pending: Option<i64>) -> K
         rate_limit_per_minute: k.rate_limit_per_minute,
         status,
     }
+}
+
+/// No ticked resource means no restriction.
+#[cfg(feature = "ssr")]
+fn restriction(resources: Vec<String>) -> Option<Vec<String>> {
+    let ids: Vec<String> = resources.into_iter().filter(|r| !r.trim().is_empty()).collect();
+    (!ids.is_empty()).then_some(ids)
 }
 
 /// The response holding a new key must not be stored by any cache.
@@ -114,12 +136,42 @@ pub async fn list_keys(slug: String) -> Result<KeysPage, AppError> {
             .iter()
             .map(|s| ScopeInfo { name: s.as_str().to_owned(), description: s.description().to_owned() })
             .collect(),
+        resources: workspace_resources(&ctx.db, &membership.workspace.id).await.map_err(fail)?,
         can_manage: membership.role.can_manage_access(),
         is_owner: membership.role.can_manage_workspace(),
         max_lifetime_days: policy.max_lifetime_days,
         default_rate_limit_per_minute: policy.default_rate_limit_per_minute,
         now,
     })
+}
+
+#[cfg(feature = "ssr")]
+async fn workspace_resources(
+    db: &gatehouse_core::Db,
+    workspace_id: &str,
+) -> Result<Vec<ResourceInfo>, gatehouse_core::CoreError> {
+    use gatehouse_core::{agents::Tenant, apps, keys::Environment};
+    let mut out = Vec::new();
+    for environment in [Environment::Live, Environment::Test] {
+        let at = Tenant { workspace_id, environment };
+        for agent in gatehouse_core::agents::list(db, at, None, 100).await?.agents {
+            out.push(ResourceInfo {
+                id: agent.id,
+                name: agent.name,
+                kind: "agent".into(),
+                environment: environment.as_str().into(),
+            });
+        }
+        for app in apps::list(db, at).await? {
+            out.push(ResourceInfo {
+                id: app.id,
+                name: app.name,
+                kind: "app".into(),
+                environment: environment.as_str().into(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Creates a key and reveals it, once.
@@ -131,6 +183,7 @@ pub async fn create_key(
     #[server(default)] scopes: Vec<String>,
     expiry: String,
     #[server(default)] expiry_date: String,
+    #[server(default)] resources: Vec<String>,
 ) -> Result<CreatedKey, AppError> {
     use gatehouse_core::{
         CoreError,
@@ -152,8 +205,14 @@ pub async fn create_key(
         ExpiryChoice::parse(&expiry)
     }
     .map_err(fail)?;
-    let (key, token) =
-        keys::create(&ctx.db, &user_id, &slug, NewKey { name, environment, scopes, expiry }).await.map_err(fail)?;
+    let (key, token) = keys::create(
+        &ctx.db,
+        &user_id,
+        &slug,
+        NewKey { name, environment, scopes, expiry, resources: restriction(resources) },
+    )
+    .await
+    .map_err(fail)?;
     no_store();
     tracing::info!(key_id = %key.id, "API key created");
     Ok(CreatedKey { id: key.id, name: key.name, hint: key.hint, secret: token.expose().to_owned() })
@@ -190,6 +249,7 @@ pub async fn update_key(
     name: String,
     #[server(default)] scopes: Vec<String>,
     #[server(default)] rate_limit: String,
+    #[server(default)] resources: Vec<String>,
 ) -> Result<(), AppError> {
     use gatehouse_core::{
         CoreError,
@@ -207,6 +267,7 @@ pub async fn update_key(
     let edit = KeyEdit {
         name: KeyName::parse(&name).map_err(fail)?,
         scopes: ScopeSet::parse_for_key(&scopes).map_err(fail)?,
+        resources: restriction(resources),
         rate_limit_per_minute,
     };
     keys::update(&ctx.db, &user_id, &slug, &key_id, edit).await.map_err(fail)?;

@@ -9,7 +9,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::keys::{CreateKey, CreatedKey, KeyView, KeysPage, RevokeKey, RollKey, ScopeInfo, UpdateKey, list_keys},
+    api::keys::{
+        CreateKey, CreatedKey, KeyView, KeysPage, ResourceInfo, RevokeKey, RollKey, ScopeInfo, UpdateKey, list_keys,
+    },
     components::{FormAlert, PageHeader, SubmitButton, TextField, field_error, format_date},
     pages::dashboard::use_slug,
 };
@@ -85,12 +87,13 @@ pub fn KeysPage() -> impl IntoView {
 fn KeysBody(page: KeysPage, actions: KeyActions, filter: Memo<String>) -> impl IntoView {
     let slug = use_slug();
     let catalog = page.catalog.clone();
+    let resources = page.resources.clone();
     let keys = page.keys.clone();
     let total = keys.len();
     let can_manage = page.can_manage;
     let now = page.now;
     view! {
-        {can_manage.then(|| view! { <CreateKeyPanel catalog=catalog.clone() actions=actions max_days=page.max_lifetime_days /> })}
+        {can_manage.then(|| view! { <CreateKeyPanel catalog=catalog.clone() resources=resources.clone() actions=actions max_days=page.max_lifetime_days /> })}
         <nav aria-label="Filter keys by status" class="mb-4 mt-6 flex flex-wrap gap-2">
             {STATUSES
                 .into_iter()
@@ -128,9 +131,10 @@ fn KeysBody(page: KeysPage, actions: KeyActions, filter: Memo<String>) -> impl I
                 view! { <p class="rounded-xl border border-slate-200 bg-white p-6 text-sm text-slate-600">"No keys with this status."</p> }.into_any()
             } else {
                 let catalog = catalog.clone();
+                let resources = resources.clone();
                 view! {
                     <ul class="space-y-3" data-testid="key-list">
-                        {shown.into_iter().map(|k| view! { <KeyRow key=k catalog=catalog.clone() actions=actions can_manage=can_manage now=now /> }).collect_view()}
+                        {shown.into_iter().map(|k| view! { <KeyRow key=k catalog=catalog.clone() resources=resources.clone() actions=actions can_manage=can_manage now=now /> }).collect_view()}
                     </ul>
                 }
                     .into_any()
@@ -214,12 +218,58 @@ fn ScopePicker(
     }
 }
 
+/// Optional limit of a key to chosen agents and apps (of the key's environment).
 #[component]
-fn CreateKeyPanel(catalog: Vec<ScopeInfo>, actions: KeyActions, max_days: Option<i64>) -> impl IntoView {
+fn ResourcePicker(
+    resources: Vec<ResourceInfo>,
+    #[prop(optional)] selected: Option<Vec<String>>,
+    #[prop(into)] id_prefix: String,
+) -> impl IntoView {
+    let selected = selected.unwrap_or_default();
+    view! {
+        <fieldset>
+            <legend class="text-sm font-medium text-slate-800">"Limit to agents and apps (optional)"</legend>
+            <p class="text-xs text-slate-500">"Tick none for every agent and app of the key's environment. A limited key cannot create agents."</p>
+            {if resources.is_empty() {
+                view! { <p class="mt-2 text-sm text-slate-500">"No agents or apps yet: they are created through the MCP endpoint."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="mt-2 grid max-h-48 gap-1 overflow-y-auto sm:grid-cols-2">
+                        {resources
+                            .into_iter()
+                            .map(|r| {
+                                let id = format!("{id_prefix}-{}", r.id);
+                                let label_for = id.clone();
+                                let checked = selected.contains(&r.id);
+                                view! {
+                                    <label for=label_for class="flex items-center gap-2 rounded-lg px-2 py-1 text-sm hover:bg-slate-50">
+                                        <input id=id type="checkbox" name="resources[]" value=r.id.clone() checked=checked class="h-4 w-4 rounded border-slate-300" />
+                                        <span class="truncate">{r.name.clone()}</span>
+                                        <span class="text-xs text-slate-500">{format!("{} · {}", r.kind, r.environment)}</span>
+                                    </label>
+                                }
+                            })
+                            .collect_view()}
+                    </div>
+                }
+                    .into_any()
+            }}
+        </fieldset>
+    }
+}
+
+#[component]
+fn CreateKeyPanel(
+    catalog: Vec<ScopeInfo>,
+    resources: Vec<ResourceInfo>,
+    actions: KeyActions,
+    max_days: Option<i64>,
+) -> impl IntoView {
     let slug = use_slug();
     let value = actions.create.value();
     let scope_error = field_error(value, "scopes");
     let expiry_error = field_error(value, "expiry");
+    let resource_error = field_error(value, "resources");
     let select = "block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30";
     let panel = NodeRef::<leptos::html::Details>::new();
     let form = NodeRef::<leptos::html::Form>::new();
@@ -254,6 +304,10 @@ fn CreateKeyPanel(catalog: Vec<ScopeInfo>, actions: KeyActions, max_days: Option
                 <div>
                     <ScopePicker catalog=catalog id_prefix="new-scope" />
                     {move || scope_error.get().map(|e| view! { <p class="mt-1 text-sm text-rose-600" data-testid="field-error">{e}</p> })}
+                </div>
+                <div>
+                    <ResourcePicker resources=resources id_prefix="new-resource" />
+                    {move || resource_error.get().map(|e| view! { <p class="mt-1 text-sm text-rose-600" data-testid="field-error">{e}</p> })}
                 </div>
                 <div class="grid gap-4 sm:grid-cols-2">
                     <div class="space-y-1.5">
@@ -295,7 +349,14 @@ fn status_badge(status: &str) -> (&'static str, &'static str) {
 }
 
 #[component]
-fn KeyRow(key: KeyView, catalog: Vec<ScopeInfo>, actions: KeyActions, can_manage: bool, now: i64) -> impl IntoView {
+fn KeyRow(
+    key: KeyView,
+    catalog: Vec<ScopeInfo>,
+    resources: Vec<ResourceInfo>,
+    actions: KeyActions,
+    can_manage: bool,
+    now: i64,
+) -> impl IntoView {
     let slug = use_slug();
     let (label, badge) = status_badge(&key.status);
     let works = key.status == "active" || key.status == "expiring";
@@ -321,6 +382,16 @@ fn KeyRow(key: KeyView, catalog: Vec<ScopeInfo>, actions: KeyActions, can_manage
         key.name
     );
     let rolled = key.rolled_to.is_some();
+    let edit_resources = key.resources.clone();
+    let key_env = key.environment.clone();
+    let own_resources: Vec<ResourceInfo> = resources.into_iter().filter(|r| r.environment == key_env).collect();
+    let limited_to = key.resources.as_ref().map(|ids| {
+        let names: Vec<String> = ids
+            .iter()
+            .map(|id| own_resources.iter().find(|r| &r.id == id).map(|r| r.name.clone()).unwrap_or_else(|| id.clone()))
+            .collect();
+        format!("Limited to: {}", names.join(", "))
+    });
     view! {
         <li class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm" data-testid="key-row" data-key-id=row_id>
             <div class="flex flex-wrap items-start justify-between gap-3">
@@ -334,6 +405,7 @@ fn KeyRow(key: KeyView, catalog: Vec<ScopeInfo>, actions: KeyActions, can_manage
                     <p class="mt-1 flex flex-wrap gap-1">
                         {key.scopes.iter().map(|s| view! { <span class="rounded bg-indigo-50 px-1.5 py-0.5 font-mono text-xs text-indigo-800">{s.clone()}</span> }).collect_view()}
                     </p>
+                    {limited_to.map(|l| view! { <p class="mt-1 text-xs font-medium text-slate-700" data-testid="key-limited">{l}</p> })}
                     <p class="mt-2 text-xs text-slate-500">{format!("{created} · {last_used} · {expires}")}</p>
                 </div>
                 {(can_manage && works).then(|| view! {
@@ -347,6 +419,7 @@ fn KeyRow(key: KeyView, catalog: Vec<ScopeInfo>, actions: KeyActions, can_manage
                                     <input type="hidden" name="key_id" value=id.clone() />
                                     <TextField name="name" id=format!("edit-name-{id}") label="Name" value=edit_name.clone() maxlength=200usize error=field_error(actions.update.value(), "name") />
                                     <ScopePicker catalog=catalog.clone() selected=edit_scopes.clone() id_prefix=format!("edit-{}", id) />
+                                    <ResourcePicker resources=own_resources.clone() selected=edit_resources.clone().unwrap_or_default() id_prefix=format!("edit-res-{}", id) />
                                     <TextField name="rate_limit" id=format!("edit-limit-{id}") label="Requests per minute (empty: workspace default)" kind="number"
                                         value=edit_limit.clone() error=field_error(actions.update.value(), "rate_limit") />
                                     <SubmitButton label="Save changes" pending=actions.update.pending() />

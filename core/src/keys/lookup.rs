@@ -17,7 +17,8 @@ use sqlx::Row;
 
 use crate::Db;
 
-const KEY_ROW_SQL: &str = "SELECT k.id, k.name, k.environment, k.scopes, k.digest, k.expires_at, k.revoked_at,
+const KEY_ROW_SQL: &str =
+    "SELECT k.id, k.name, k.environment, k.scopes, k.resources, k.digest, k.expires_at, k.revoked_at,
         k.rate_limit_per_minute, w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute
      FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.id = $1";
 
@@ -31,6 +32,7 @@ pub(crate) struct KeyRow {
     pub name: String,
     pub environment: String,
     pub scopes: String,
+    pub resources: Option<String>,
     pub digest: String,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -74,6 +76,7 @@ impl Lookup {
                 name: r.try_get("name")?,
                 environment: r.try_get("environment")?,
                 scopes: r.try_get("scopes")?,
+                resources: r.try_get("resources")?,
                 digest: r.try_get("digest")?,
                 expires_at: r.try_get("expires_at")?,
                 revoked_at: r.try_get("revoked_at")?,
@@ -121,6 +124,7 @@ fn read_row(conn: &Connection, id: &str) -> rusqlite::Result<Option<KeyRow>> {
                 name: r.get("name")?,
                 environment: r.get("environment")?,
                 scopes: r.get("scopes")?,
+                resources: r.get("resources")?,
                 digest: r.get("digest")?,
                 expires_at: r.get("expires_at")?,
                 revoked_at: r.get("revoked_at")?,

@@ -36,6 +36,8 @@ pub struct ApiKey {
     pub name: String,
     pub environment: Environment,
     pub scopes: ScopeSet,
+    /// Agent and app ids the key is limited to; `None` for all.
+    pub resources: Option<Vec<String>>,
     pub hint: String,
     pub rate_limit_per_minute: Option<i64>,
     pub created_by: Option<String>,
@@ -90,6 +92,8 @@ pub struct NewKey {
     pub environment: Environment,
     pub scopes: ScopeSet,
     pub expiry: ExpiryChoice,
+    /// Agent and app ids the key is limited to; `None` for all of the workspace's.
+    pub resources: Option<Vec<String>>,
 }
 
 /// The key policy of a workspace.
@@ -131,7 +135,7 @@ impl Grace {
     }
 }
 
-const KEY_COLUMNS: &str = "k.id, k.name, k.environment, k.scopes, k.last4, k.rate_limit_per_minute, u.email AS created_by, \
+const KEY_COLUMNS: &str = "k.id, k.name, k.environment, k.scopes, k.resources, k.last4, k.rate_limit_per_minute, u.email AS created_by, \
      k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at";
 
 fn key_from_row(row: &AnyRow) -> CoreResult<ApiKey> {
@@ -144,6 +148,7 @@ fn key_from_row(row: &AnyRow) -> CoreResult<ApiKey> {
         name: row.try_get("name")?,
         environment,
         scopes: ScopeSet::from_stored(&row.try_get::<String, _>("scopes")?),
+        resources: row.try_get::<Option<String>, _>("resources")?.map(|r| split_resources(&r)),
         rate_limit_per_minute: row.try_get("rate_limit_per_minute")?,
         created_by: row.try_get("created_by")?,
         created_at: row.try_get("created_at")?,
@@ -210,7 +215,72 @@ pub async fn create_in(
     let now = now_ms();
     let policy = policy_of(db, workspace_id).await?;
     let expires_at = new.expiry.resolve(now, policy.max_lifetime_days)?;
-    insert_key(db, workspace_id, created_by, &new.name, new.environment, &new.scopes, None, now, expires_at).await
+    let resources = check_resources(db, workspace_id, new.environment, new.resources.as_deref()).await?;
+    let (key, token) =
+        insert_key(db, workspace_id, created_by, &new.name, new.environment, &new.scopes, None, now, expires_at)
+            .await?;
+    if resources.is_some() {
+        set_resources(db, workspace_id, &key.id, resources.as_deref()).await?;
+        return Ok((get_in(db, workspace_id, &key.id).await?, token));
+    }
+    Ok((key, token))
+}
+
+/// The stored form of a resource list: ids separated by single spaces.
+fn split_resources(stored: &str) -> Vec<String> {
+    stored.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// Checks that every id is an agent or app of the workspace in the key's environment; returns
+/// the stored form (`None`: no restriction).
+async fn check_resources(
+    db: &Db,
+    workspace_id: &str,
+    environment: Environment,
+    ids: Option<&[String]>,
+) -> CoreResult<Option<String>> {
+    let Some(ids) = ids else { return Ok(None) };
+    let mut ids: Vec<&str> = ids.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(CoreError::invalid("resources", "Choose at least one agent or app, or no restriction."));
+    }
+    if ids.len() > 100 {
+        return Err(CoreError::invalid("resources", "At most 100 resources."));
+    }
+    for id in &ids {
+        let found = sqlx::query(
+            "SELECT 1 AS found FROM agents WHERE id = $1 AND workspace_id = $2 AND environment = $3
+             UNION ALL SELECT 1 AS found FROM apps WHERE id = $1 AND workspace_id = $2 AND environment = $3",
+        )
+        .bind(*id)
+        .bind(workspace_id)
+        .bind(environment.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+        if found.is_none() {
+            return Err(CoreError::invalid(
+                "resources",
+                format!(
+                    "'{}' is not an agent or app of this workspace's {} data.",
+                    id.chars().take(40).collect::<String>(),
+                    environment.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(Some(ids.join(" ")))
+}
+
+async fn set_resources(db: &Db, workspace_id: &str, key_id: &str, stored: Option<&str>) -> CoreResult<()> {
+    sqlx::query("UPDATE api_keys SET resources = $1 WHERE workspace_id = $2 AND id = $3")
+        .bind(stored)
+        .bind(workspace_id)
+        .bind(key_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 #[expect(clippy::too_many_arguments, reason = "one row's columns; a struct would only rename them")]
@@ -332,6 +402,10 @@ pub async fn roll(db: &Db, user_id: &str, slug: &str, key_id: &str, grace: Grace
         expires_at,
     )
     .await?;
+    if let Some(resources) = &old.resources {
+        set_resources(db, &m.workspace.id, &new_key.id, Some(&resources.join(" "))).await?;
+    }
+    let new_key = get_in(db, &m.workspace.id, &new_key.id).await?;
     sqlx::query("UPDATE api_keys SET revoked_at = $1, rolled_to = $2 WHERE workspace_id = $3 AND id = $4")
         .bind(now + grace.millis())
         .bind(&new_key.id)
@@ -347,6 +421,8 @@ pub async fn roll(db: &Db, user_id: &str, slug: &str, key_id: &str, grace: Grace
 pub struct KeyEdit {
     pub name: KeyName,
     pub scopes: ScopeSet,
+    /// Agent and app ids the key is limited to; `None` for all.
+    pub resources: Option<Vec<String>>,
     /// `None` uses the workspace default.
     pub rate_limit_per_minute: Option<i64>,
 }
@@ -360,6 +436,9 @@ pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyE
     {
         return Err(CoreError::invalid("rate_limit", "Choose between 1 and 100000 requests per minute."));
     }
+    let current = get_in(db, &m.workspace.id, key_id).await?;
+    let resources = check_resources(db, &m.workspace.id, current.environment, edit.resources.as_deref()).await?;
+    set_resources(db, &m.workspace.id, key_id, resources.as_deref()).await?;
     let done = sqlx::query(
         "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3 WHERE workspace_id = $4 AND id = $5",
     )

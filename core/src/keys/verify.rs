@@ -30,6 +30,8 @@ pub struct Principal {
     pub workspace_name: String,
     pub environment: Environment,
     pub scopes: ScopeSet,
+    /// Agent and app ids the key is limited to; `None` for all of the workspace's.
+    pub resources: Option<Vec<String>>,
     pub key_id: String,
     pub key_name: String,
     pub expires_at: Option<Millis>,
@@ -183,6 +185,7 @@ impl KeyVerifier {
             workspace_name: row.workspace_name,
             environment: token.environment(),
             scopes: ScopeSet::from_stored(&row.scopes),
+            resources: row.resources.map(|r| r.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
             key_name: row.name,
             key_id: row.id,
             expires_at: row.expires_at,
@@ -260,5 +263,12 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);
         assert_eq!(retry_after_secs(Duration::from_secs(3)), 3);
+    }
+}
+
+impl Principal {
+    /// Whether the key may touch this agent or app.
+    pub fn may_use(&self, resource_id: &str) -> bool {
+        self.resources.as_ref().is_none_or(|allowed| allowed.iter().any(|r| r == resource_id))
     }
 }

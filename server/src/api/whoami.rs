@@ -14,6 +14,7 @@ pub async fn whoami(ApiKey(p): ApiKey) -> impl IntoResponse {
             "workspace": { "id": p.workspace_id, "slug": p.workspace_slug, "name": p.workspace_name },
             "environment": p.environment,
             "scopes": p.scopes.names(),
+            "resources": p.resources,
             "key": { "id": p.key_id, "name": p.key_name, "expires_at": p.expires_at },
         })),
     )

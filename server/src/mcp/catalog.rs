@@ -61,3 +61,17 @@ pub fn from_core(err: CoreError) -> CallToolResult {
         }
     }
 }
+
+/// `FORBIDDEN`: the key is limited to chosen agents and apps, and this is not one of them.
+pub fn resource_forbidden(what: &str) -> CallToolResult {
+    tool_error(
+        "FORBIDDEN",
+        format!("This key is limited to chosen agents and apps; {what} is not one of them."),
+        "Ask an admin to add it to the key's resources (API keys → Edit), or use a key without that restriction.",
+    )
+}
+
+/// Tools that make a new agent, which a key limited to chosen resources may not do.
+pub fn creates_agent(tool: &str) -> bool {
+    matches!(tool, "create_agent" | "clone_agent")
+}

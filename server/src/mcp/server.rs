@@ -26,7 +26,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::catalog::{from_core, required_scope, scope_missing};
+use super::catalog::{creates_agent, from_core, required_scope, resource_forbidden, scope_missing};
 
 #[derive(Clone)]
 pub struct GatehouseMcp {
@@ -153,6 +153,39 @@ fn tenant(p: &Principal) -> Tenant<'_> {
     Tenant { workspace_id: &p.workspace_id, environment: p.environment }
 }
 
+impl GatehouseMcp {
+    /// For a key limited to chosen agents and apps: the agent, app or run a call names must be one
+    /// of them (a run through its agent), and no new agent may be made.
+    async fn check_resources(&self, request: &CallToolRequestParams, p: &Principal) -> Result<(), CallToolResult> {
+        if creates_agent(&request.name) {
+            return Err(resource_forbidden("a new agent"));
+        }
+        let arg = |name: &str| {
+            request.arguments.as_ref().and_then(|a| a.get(name)).and_then(Value::as_str).map(str::to_owned)
+        };
+        if let Some(agent_id) = arg("agent_id")
+            && !p.may_use(&agent_id)
+        {
+            return Err(resource_forbidden(&format!("agent '{agent_id}'")));
+        }
+        if let Some(app_id) = arg("app_id")
+            && !p.may_use(&app_id)
+        {
+            let app_agent = apps::get(&self.db, tenant(p), &app_id).await.ok().map(|a| a.agent_id);
+            if !app_agent.is_some_and(|agent| p.may_use(&agent)) {
+                return Err(resource_forbidden(&format!("app '{app_id}'")));
+            }
+        }
+        if let Some(run_id) = arg("run_id")
+            && let Ok(run) = runs::get(&self.db, tenant(p), &run_id).await
+            && !p.may_use(&run.agent_id)
+        {
+            return Err(resource_forbidden(&format!("run '{run_id}'")));
+        }
+        Ok(())
+    }
+}
+
 fn ok_json(value: Value) -> Result<CallToolResult, McpError> {
     Ok(CallToolResult::structured(value))
 }
@@ -184,7 +217,10 @@ impl GatehouseMcp {
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
         match agents::list(&self.db, tenant(&p), args.cursor.as_deref(), args.limit.unwrap_or(20)).await {
-            Ok(page) => ok_json(json!(page)),
+            Ok(mut page) => {
+                page.agents.retain(|a| p.may_use(&a.id));
+                ok_json(json!(page))
+            }
             Err(e) => Ok(from_core(e)),
         }
     }
@@ -285,7 +321,10 @@ impl GatehouseMcp {
     async fn list_apps(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
         match apps::list(&self.db, tenant(&p)).await {
-            Ok(list) => ok_json(json!({ "apps": list })),
+            Ok(mut list) => {
+                list.retain(|a| p.may_use(&a.id) || p.may_use(&a.agent_id));
+                ok_json(json!({ "apps": list }))
+            }
             Err(e) => Ok(from_core(e)),
         }
     }
@@ -393,7 +432,10 @@ impl GatehouseMcp {
         )
         .await;
         match page {
-            Ok(page) => ok_json(json!(page)),
+            Ok(mut page) => {
+                page.runs.retain(|r| p.may_use(&r.agent_id));
+                ok_json(json!(page))
+            }
             Err(e) => Ok(from_core(e)),
         }
     }
@@ -540,6 +582,7 @@ impl GatehouseMcp {
             "workspace": { "id": p.workspace_id, "slug": p.workspace_slug, "name": p.workspace_name },
             "environment": p.environment,
             "scopes": p.scopes.names(),
+            "resources": p.resources,
             "key": { "id": p.key_id, "name": p.key_name, "expires_at": p.expires_at },
         })))
     }
@@ -579,6 +622,10 @@ impl ServerHandler for GatehouseMcp {
             ));
         }
         match runs::get(&self.db, tenant(&p), id).await {
+            Ok(run) if !p.may_use(&run.agent_id) => Err(McpError::invalid_request(
+                format!("this key is limited to chosen agents and apps; run {id:?} is not one of them"),
+                Some(json!({ "code": "FORBIDDEN" })),
+            )),
             Ok(run) => {
                 let text = serde_json::to_string(&run).map_err(|e| McpError::internal_error(e.to_string(), None))?;
                 Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri.clone())]).into())
@@ -595,11 +642,16 @@ impl ServerHandler for GatehouseMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        if let Some(required) = required_scope(&request.name) {
-            let p = principal(&context)?;
-            if !p.scopes.contains(required) {
-                return Ok(scope_missing(&request.name, required, &p).into());
-            }
+        let p = principal(&context)?;
+        if let Some(required) = required_scope(&request.name)
+            && !p.scopes.contains(required)
+        {
+            return Ok(scope_missing(&request.name, required, &p).into());
+        }
+        if p.resources.is_some()
+            && let Err(denied) = self.check_resources(&request, &p).await
+        {
+            return Ok(denied.into());
         }
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await

@@ -121,6 +121,18 @@ mod admin {
             vec!["key", "create", "--workspace", &slug, "--name", "x", "--scopes", "runs:read", "--env", "prod"],
             vec!["key", "create", "--workspace", &slug, "--name", "x", "--scopes", "runs:read", "--expires-in", "0d"],
             vec!["key", "create", "--workspace", "no-such-ws", "--name", "x", "--scopes", "runs:read"],
+            vec![
+                "key",
+                "create",
+                "--workspace",
+                &slug,
+                "--name",
+                "x",
+                "--scopes",
+                "runs:read",
+                "--resources",
+                "agt_nope,app_nope",
+            ],
         ] {
             let (ok, out, err) = run(&app, &bad);
             assert!(!ok && out.is_empty() && err.contains("error:"), "{bad:?}: {err}");

@@ -19,6 +19,7 @@ both_engines!(
     a_runner_completes_a_run_while_a_client_waits,
     runs_are_scoped_and_cancellable,
     apps_assets_and_agent_history,
+    keys_limited_to_resources,
 );
 
 /// Calls a tool; returns the JSON-RPC `result` (or the whole body when there is none).
@@ -524,4 +525,104 @@ async fn apps_assets_and_agent_history(engine: Engine) {
     .await;
     assert!(status == 413 || body["result"]["structuredContent"]["code"] == "INVALID_ARGUMENT", "{status} {body}");
     assert_eq!(app.count("SELECT COUNT(*) FROM assets").await, 1);
+}
+
+async fn keys_limited_to_resources(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let all = ["agents:read", "agents:write", "runs:read", "runs:execute", "apps:read", "apps:execute"];
+    let (slug, key) = key_with(&app, &all).await;
+    let mine = call_tool(&app, &key, "create_agent", json!({"name": "mine", "graph": graph()})).await;
+    let mine = mine["structuredContent"]["id"].as_str().expect("id").to_owned();
+    let other = call_tool(&app, &key, "create_agent", json!({"name": "other", "graph": graph()})).await;
+    let other = other["structuredContent"]["id"].as_str().expect("id").to_owned();
+    let other_run = call_tool(&app, &key, "trigger_run", json!({"agent_id": other})).await;
+    let other_run = other_run["structuredContent"]["id"].as_str().expect("run").to_owned();
+
+    // A key limited to one agent.
+    let mut form = vec![
+        ("slug", slug.as_str()),
+        ("name", "limited"),
+        ("environment", "live"),
+        ("expiry", "30d"),
+        ("resources[]", mine.as_str()),
+    ];
+    form.extend(all.iter().map(|s| ("scopes[]", *s)));
+    let res = app.call("/api/keys/create", &form).await;
+    assert_eq!(res.status(), 200);
+    let limited = res.json::<Value>().await.expect("json")["secret"].as_str().expect("secret").to_owned();
+    let who = app
+        .client
+        .get(app.url("/v1/whoami"))
+        .bearer_auth(&limited)
+        .send()
+        .await
+        .expect("GET")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(who["resources"], json!([mine]));
+
+    assert_eq!(call_tool(&app, &limited, "get_agent", json!({"agent_id": mine})).await["isError"], false);
+    let denied = call_tool(&app, &limited, "get_agent", json!({"agent_id": other})).await;
+    assert_eq!(denied["structuredContent"]["code"], "FORBIDDEN", "{denied}");
+    for (tool, args) in [
+        ("update_agent", json!({"agent_id": other, "graph": graph()})),
+        ("trigger_run", json!({"agent_id": other})),
+        ("get_run", json!({"run_id": other_run})),
+        ("create_agent", json!({"name": "new", "graph": graph()})),
+        ("clone_agent", json!({"agent_id": mine})),
+    ] {
+        let r = call_tool(&app, &limited, tool, args).await;
+        assert_eq!(r["structuredContent"]["code"], "FORBIDDEN", "{tool}: {r}");
+    }
+    let listed = call_tool(&app, &limited, "list_agents", json!({})).await;
+    let ids: Vec<&str> = listed["structuredContent"]["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(ids, [mine.as_str()]);
+    let run = call_tool(&app, &limited, "trigger_run", json!({"agent_id": mine})).await;
+    assert_eq!(run["structuredContent"]["status"], "queued");
+    let runs = call_tool(&app, &limited, "list_runs", json!({})).await;
+    assert_eq!(runs["structuredContent"]["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(app.count("SELECT COUNT(*) FROM agents").await, 2, "nothing was created by the limited key");
+
+    // Resources must be the workspace's own, of the key's environment.
+    let stranger = app.other_client();
+    let theirs = stranger.sign_up(&unique_email("far")).await;
+    for (env, id) in [("live", "agt_doesnotexist"), ("test", mine.as_str())] {
+        let res = app
+            .call(
+                "/api/keys/create",
+                &[
+                    ("slug", &slug),
+                    ("name", "x"),
+                    ("environment", env),
+                    ("expiry", "30d"),
+                    ("scopes[]", "agents:read"),
+                    ("resources[]", id),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.expect("json");
+        assert!(body["Field"]["message"].as_str().unwrap_or_default().contains("is not an agent or app"), "{body}");
+    }
+    let res = stranger
+        .call(
+            "/api/keys/create",
+            &[
+                ("slug", &theirs),
+                ("name", "x"),
+                ("environment", "live"),
+                ("expiry", "30d"),
+                ("scopes[]", "agents:read"),
+                ("resources[]", &mine),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422, "another workspace's agent cannot be named");
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys WHERE name = 'x'").await, 0);
 }
