@@ -37,6 +37,13 @@ pub struct Principal {
     pub expires_at: Option<Millis>,
 }
 
+impl Principal {
+    /// Whether the key may touch this agent or app.
+    pub fn may_use(&self, resource_id: &str) -> bool {
+        self.resources.as_ref().is_none_or(|allowed| allowed.iter().any(|r| r == resource_id))
+    }
+}
+
 /// Why a request is not authenticated. `code`, `message` and `next_action` form the JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFailure {
@@ -263,12 +270,5 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);
         assert_eq!(retry_after_secs(Duration::from_secs(3)), 3);
-    }
-}
-
-impl Principal {
-    /// Whether the key may touch this agent or app.
-    pub fn may_use(&self, resource_id: &str) -> bool {
-        self.resources.as_ref().is_none_or(|allowed| allowed.iter().any(|r| r == resource_id))
     }
 }
