@@ -14,6 +14,7 @@ pub mod ids;
 pub mod keys;
 pub mod runs;
 pub mod scopes;
+pub mod usage;
 pub mod workspaces;
 
 pub use db::{Db, DbEngine};

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{Router, middleware, routing::get};
 use gatehouse_app::{App, shell};
-use gatehouse_core::{Db, keys::KeyVerifier};
+use gatehouse_core::{Db, keys::KeyVerifier, usage::UsageRecorder};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
@@ -27,8 +27,8 @@ use crate::{config::Config, health, middleware as mw, sessions::Sessions, state:
 /// Largest request body accepted anywhere (forms and JSON are far smaller).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// How often keys' last-used times are written.
-const LAST_USED_FLUSH: Duration = Duration::from_secs(5);
+/// How often keys' last-used times and usage counts are written.
+const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 /// A server bound to its port, ready to run.
 pub struct Server {
@@ -37,6 +37,7 @@ pub struct Server {
     public_url: String,
     db: Db,
     keys: KeyVerifier,
+    usage: Arc<UsageRecorder>,
 }
 
 impl Server {
@@ -60,7 +61,7 @@ impl Server {
 
     /// Serves until `signal` completes.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let flusher = tokio::spawn(flush_last_used(self.keys.clone(), self.db.clone()));
+        let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await
@@ -69,6 +70,9 @@ impl Server {
         // What was noted after the last periodic flush.
         if let Err(e) = self.keys.last_used.flush(&self.db).await {
             tracing::warn!(error = %e, "could not write the last-used times of keys at shutdown");
+        }
+        if let Err(e) = self.usage.flush(&self.db).await {
+            tracing::warn!(error = %e, "could not write usage counts at shutdown");
         }
         self.db.close().await;
         tracing::info!("Gatehouse stopped");
@@ -100,9 +104,11 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     let secure = config.secure_cookies();
     let public_url = config.public_url.clone();
     let keys = KeyVerifier::new(db.clone());
-    let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config), keys: keys.clone() };
+    let usage = Arc::new(UsageRecorder::default());
+    let state =
+        AppState { leptos_options, db: db.clone(), config: Arc::new(config), keys: keys.clone(), usage: usage.clone() };
     let router = router(state, sessions, secure);
-    Ok(Server { listener, router, public_url, db, keys })
+    Ok(Server { listener, router, public_url, db, keys, usage })
 }
 
 /// The whole application: health checks, the dashboard pages and server functions, static files.
@@ -173,14 +179,18 @@ fn sqlite_or_pg_url(url: &str) -> String {
     url.to_owned()
 }
 
-/// Writes keys' last-used times every few seconds (the request path only notes them in memory).
-async fn flush_last_used(keys: KeyVerifier, db: Db) {
-    let mut every = tokio::time::interval(LAST_USED_FLUSH);
+/// Writes keys' last-used times and usage counts every few seconds (the request path only notes
+/// them in memory).
+async fn flush_in_batches(keys: KeyVerifier, usage: Arc<UsageRecorder>, db: Db) {
+    let mut every = tokio::time::interval(FLUSH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         if let Err(e) = keys.last_used.flush(&db).await {
             tracing::warn!(error = %e, "could not write the last-used times of keys; will retry");
+        }
+        if let Err(e) = usage.flush(&db).await {
+            tracing::warn!(error = %e, "could not write usage counts; will retry");
         }
     }
 }

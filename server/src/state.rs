@@ -2,7 +2,7 @@
 
 use axum::extract::FromRef;
 use gatehouse_app::ServerContext;
-use gatehouse_core::{Db, keys::KeyVerifier};
+use gatehouse_core::{Db, keys::KeyVerifier, usage::UsageRecorder};
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
@@ -13,6 +13,8 @@ pub struct AppState {
     pub db: Db,
     pub config: std::sync::Arc<Config>,
     pub keys: KeyVerifier,
+    /// MCP calls counted in memory, written in batches.
+    pub usage: std::sync::Arc<UsageRecorder>,
 }
 
 impl AppState {

@@ -31,8 +31,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_MCP_BODY_BYTES);
     let db = state.db.clone();
+    let usage = state.usage.clone();
     let service = StreamableHttpService::new(
-        move || Ok(server::GatehouseMcp::new(db.clone())),
+        move || Ok(server::GatehouseMcp::new(db.clone(), usage.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );

@@ -1,7 +1,7 @@
 //! The MCP server handler: server info and the tool catalog. Each tool reads the verified
 //! principal that `auth::require_bearer` put in the request.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use gatehouse_core::{
     Db,
@@ -10,6 +10,7 @@ use gatehouse_core::{
     keys::Principal,
     runs,
     scopes::Scope,
+    usage::{Call, UsageRecorder},
 };
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
@@ -31,6 +32,7 @@ use super::catalog::{creates_agent, from_core, required_scope, resource_forbidde
 #[derive(Clone)]
 pub struct GatehouseMcp {
     db: Db,
+    usage: Arc<UsageRecorder>,
     tool_router: ToolRouter<GatehouseMcp>,
 }
 
@@ -201,8 +203,8 @@ fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
 
 #[tool_router]
 impl GatehouseMcp {
-    pub fn new(db: Db) -> Self {
-        GatehouseMcp { db, tool_router: Self::tool_router() }
+    pub fn new(db: Db, usage: Arc<UsageRecorder>) -> Self {
+        GatehouseMcp { db, usage, tool_router: Self::tool_router() }
     }
 
     #[tool(
@@ -590,6 +592,15 @@ impl GatehouseMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for GatehouseMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
+            .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Gatehouse: tools act on this workspace's agents, runs, apps and assets. Call whoami to see your workspace and scopes."
+                    .to_owned(),
+            )
+    }
+
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -636,33 +647,59 @@ impl ServerHandler for GatehouseMcp {
         }
     }
 
-    /// Every tool call passes here: the scope check, in one place, then the tool.
+    /// Every tool call passes here: the scope and resource checks, in one place, then the tool;
+    /// and every call is handed to the usage recorder (in memory, no database write).
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let started = std::time::Instant::now();
         let p = principal(&context)?;
+        let tool = request.name.to_string();
+        let result = self.checked_call(request, context, &p).await;
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => r
+                .structured_content
+                .as_ref()
+                .and_then(|c| c.get("code"))
+                .and_then(Value::as_str)
+                .unwrap_or("TOOL_ERROR")
+                .to_owned(),
+            Ok(_) => "ok".to_owned(),
+            Err(e) => format!("JSONRPC_{}", e.code.0),
+        };
+        self.usage.record(Call {
+            workspace_id: &p.workspace_id,
+            environment: p.environment,
+            caller: &p.key_id,
+            tool: &tool,
+            outcome: &outcome,
+            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            at: gatehouse_core::clock::now_ms(),
+        });
+        result
+    }
+}
+
+impl GatehouseMcp {
+    async fn checked_call(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+        p: &Principal,
+    ) -> Result<CallToolResponse, McpError> {
         if let Some(required) = required_scope(&request.name)
             && !p.scopes.contains(required)
         {
-            return Ok(scope_missing(&request.name, required, &p).into());
+            return Ok(scope_missing(&request.name, required, p).into());
         }
         if p.resources.is_some()
-            && let Err(denied) = self.check_resources(&request, &p).await
+            && let Err(denied) = self.check_resources(&request, p).await
         {
             return Ok(denied.into());
         }
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await
-    }
-
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
-            .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Gatehouse: tools act on this workspace's agents, runs, apps and assets. Call whoami to see your workspace and scopes."
-                    .to_owned(),
-            )
     }
 }

@@ -33,6 +33,7 @@ pub struct TestApp {
     pub db: gatehouse_core::Db,
     pub engine: Engine,
     stop: Option<oneshot::Sender<()>>,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -79,10 +80,19 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
     let base = format!("http://{}", server.local_addr());
     let db = server.db().clone();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server.run_with_shutdown(async {
+    let running = tokio::spawn(server.run_with_shutdown(async {
         let _ = stopped.await;
     }));
-    TestApp { base, database_url, client: new_client(), db, engine, stop: Some(stop), _dir: dir }
+    TestApp {
+        base,
+        database_url,
+        client: new_client(),
+        db,
+        engine,
+        stop: Some(stop),
+        running: Some(running),
+        _dir: dir,
+    }
 }
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).
@@ -91,6 +101,18 @@ pub fn new_client() -> Client {
 }
 
 impl TestApp {
+    /// Stops the server gracefully and waits until it has finished; returns a fresh connection
+    /// to its database.
+    pub async fn shut_down(&mut self) -> gatehouse_core::Db {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(running) = self.running.take() {
+            running.await.expect("server task").expect("clean shutdown");
+        }
+        gatehouse_core::Db::connect(&self.database_url).await.expect("reopen the database")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -120,6 +142,7 @@ impl TestApp {
             db: self.db.clone(),
             engine: self.engine,
             stop: None,
+            running: None,
             _dir: None,
         }
     }

@@ -20,7 +20,84 @@ both_engines!(
     runs_are_scoped_and_cancellable,
     apps_assets_and_agent_history,
     keys_limited_to_resources,
+    every_scoped_tool_refuses_a_key_without_its_scope,
+    every_call_is_counted,
 );
+
+const SCOPED_TOOLS: [(&str, &str); 20] = [
+    ("list_agents", "agents:read"),
+    ("get_agent", "agents:read"),
+    ("list_agent_versions", "agents:read"),
+    ("validate_agent_spec", "agents:read"),
+    ("create_agent", "agents:write"),
+    ("update_agent", "agents:write"),
+    ("delete_agent", "agents:write"),
+    ("clone_agent", "agents:write"),
+    ("restore_agent_version", "agents:write"),
+    ("list_runs", "runs:read"),
+    ("get_run", "runs:read"),
+    ("wait_for_run", "runs:read"),
+    ("trigger_run", "runs:execute"),
+    ("cancel_run", "runs:execute"),
+    ("list_apps", "apps:read"),
+    ("get_app", "apps:read"),
+    ("publish_app", "apps:execute"),
+    ("trigger_app", "apps:execute"),
+    ("upload_asset", "assets:write"),
+    ("whoami", ""),
+];
+
+async fn every_scoped_tool_refuses_a_key_without_its_scope(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (slug, _) = key_with(&app, &["runs:read"]).await;
+    // Each tool is called with a key that has every scope but the one it needs.
+    let all = ["agents:read", "agents:write", "runs:read", "runs:execute", "apps:read", "apps:execute", "assets:write"];
+    for (tool, scope) in SCOPED_TOOLS {
+        if scope.is_empty() {
+            continue;
+        }
+        let others: Vec<&str> = all.iter().copied().filter(|s| *s != scope).collect();
+        let key = another_key(&app, &slug, "live", &others).await;
+        let result = call_tool(&app, &key, tool, json!({})).await;
+        assert_eq!(result["isError"], true, "{tool}");
+        assert_eq!(result["structuredContent"]["code"], "SCOPE_MISSING", "{tool}");
+        let expected = format!("{tool} requires '{scope}' but the bearer carries: {}", others.join(", "));
+        assert_eq!(result["structuredContent"]["message"], expected.as_str());
+    }
+}
+
+async fn every_call_is_counted(engine: Engine) {
+    let mut app = spawn_app(engine).await;
+    let (_, key) = key_with(&app, &["runs:read"]).await;
+    for _ in 0..5 {
+        call_tool(&app, &key, "whoami", json!({})).await;
+    }
+    for _ in 0..2 {
+        call_tool(&app, &key, "create_agent", json!({"name": "x", "graph": graph()})).await;
+    }
+    call_tool(&app, &key, "get_run", json!({"run_id": "run_nope"})).await;
+    // A clean stop writes what was counted in memory.
+    let db = app.shut_down().await;
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            use sqlx::Row;
+            sqlx::query(sql).fetch_one(db.pool()).await.expect("query").try_get::<i64, _>(0).expect("count")
+        }
+    };
+    assert_eq!(count("SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM usage_minutes").await, 8);
+    assert_eq!(
+        count(
+            "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM usage_minutes WHERE tool = 'whoami' AND outcome = 'ok'"
+        )
+        .await,
+        5
+    );
+    assert_eq!(count("SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM usage_minutes WHERE tool = 'create_agent' AND outcome = 'SCOPE_MISSING'").await, 2);
+    assert_eq!(count("SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM usage_minutes WHERE tool = 'get_run' AND outcome = 'NOT_FOUND'").await, 1);
+    assert_eq!(count("SELECT COUNT(DISTINCT caller) FROM usage_minutes").await, 1);
+    db.close().await;
+}
 
 /// Calls a tool; returns the JSON-RPC `result` (or the whole body when there is none).
 async fn call_tool(app: &TestApp, key: &str, name: &str, arguments: Value) -> Value {
