@@ -288,6 +288,11 @@ async fn mcp_transport_and_whoami(engine: Engine) {
         assert_eq!(body["result"]["protocolVersion"], version, "{body}");
         assert_eq!(body["result"]["serverInfo"]["name"], "gatehouse");
     }
+    // A version newer than initialize speaks is answered with the newest one it does.
+    let (_, _, body) = post(&app, Some(&key), None, &initialize("2026-07-28")).await;
+    assert_eq!(body["result"]["protocolVersion"], "2025-11-25", "{body}");
+    let (_, _, body) = post(&app, Some(&key), None, &initialize("2099-01-01")).await;
+    assert_eq!(body["result"]["protocolVersion"], "2025-11-25", "{body}");
     let v = Some("2025-06-18");
     let (status, _, _) = post(&app, Some(&key), v, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).await;
     assert_eq!(status, 202);
