@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod paging;
 pub mod runs;
 pub mod scopes;
 pub mod usage;

@@ -124,13 +124,7 @@ pub async fn create(db: &Db, at: Tenant<'_>, name: &str, graph: &Value) -> CoreR
 
 /// Agents newest first, `limit` at a time (1–100), after `cursor` (from the previous page).
 pub async fn list(db: &Db, at: Tenant<'_>, cursor: Option<&str>, limit: i64) -> CoreResult<AgentPage> {
-    let limit = limit.clamp(1, 100);
-    let offset: i64 = match cursor {
-        None => 0,
-        Some(c) => {
-            c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| CoreError::invalid("cursor", "Unknown cursor."))?
-        }
-    };
+    let (offset, limit) = crate::paging::window(cursor, limit)?;
     let rows = sqlx::query(
         "SELECT id, name, environment, current_version, created_at, updated_at FROM agents
          WHERE workspace_id = $1 AND environment = $2 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
@@ -141,9 +135,9 @@ pub async fn list(db: &Db, at: Tenant<'_>, cursor: Option<&str>, limit: i64) -> 
     .bind(offset)
     .fetch_all(db.pool())
     .await?;
-    let more = rows.len() as i64 > limit;
+    let next_cursor = crate::paging::next_cursor(rows.len(), offset, limit);
     let agents = rows.iter().take(limit as usize).map(|r| agent_from_row(r, false)).collect::<CoreResult<Vec<_>>>()?;
-    Ok(AgentPage { agents, next_cursor: more.then(|| (offset + limit).to_string()) })
+    Ok(AgentPage { agents, next_cursor })
 }
 
 /// One agent with its current graph. Another workspace's or environment's agent is `NotFound`.

@@ -126,13 +126,7 @@ pub async fn list(
     {
         return Err(CoreError::invalid("status", "Use queued, running, succeeded, failed or cancelled."));
     }
-    let limit = limit.clamp(1, 100);
-    let offset: i64 = match cursor {
-        None => 0,
-        Some(c) => {
-            c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| CoreError::invalid("cursor", "Unknown cursor."))?
-        }
-    };
+    let (offset, limit) = crate::paging::window(cursor, limit)?;
     let sql = format!(
         "SELECT {COLUMNS} FROM runs WHERE workspace_id = $1 AND environment = $2
            AND ($3 = '' OR agent_id = $3) AND ($4 = '' OR status = $4)
@@ -147,9 +141,9 @@ pub async fn list(
         .bind(offset)
         .fetch_all(db.pool())
         .await?;
-    let more = rows.len() as i64 > limit;
+    let next_cursor = crate::paging::next_cursor(rows.len(), offset, limit);
     let runs = rows.iter().take(limit as usize).map(run_from_row).collect::<CoreResult<Vec<_>>>()?;
-    Ok(RunPage { runs, next_cursor: more.then(|| (offset + limit).to_string()) })
+    Ok(RunPage { runs, next_cursor })
 }
 
 /// One run with its events. Another workspace's or environment's run is `NotFound`.

@@ -192,6 +192,14 @@ fn ok_json(value: Value) -> Result<CallToolResult, McpError> {
     Ok(CallToolResult::structured(value))
 }
 
+/// A domain result as a tool result: the value as structured content, or the typed tool error.
+fn respond<T: serde::Serialize>(result: gatehouse_core::error::CoreResult<T>) -> Result<CallToolResult, McpError> {
+    match result {
+        Ok(value) => ok_json(json!(value)),
+        Err(e) => Ok(from_core(e)),
+    }
+}
+
 /// The principal of the request being handled.
 fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
     ctx.extensions
@@ -238,10 +246,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match agents::get(&self.db, tenant(&p), &args.agent_id).await {
-            Ok(agent) => ok_json(json!(agent)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(agents::get(&self.db, tenant(&p), &args.agent_id).await)
     }
 
     #[tool(
@@ -287,10 +292,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match agents::clone(&self.db, tenant(&p), &args.agent_id, args.name.as_deref()).await {
-            Ok(agent) => ok_json(json!(agent)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(agents::clone(&self.db, tenant(&p), &args.agent_id, args.name.as_deref()).await)
     }
 
     #[tool(
@@ -309,10 +311,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match agents::restore(&self.db, tenant(&p), &args.agent_id, args.version).await {
-            Ok(agent) => ok_json(json!(agent)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(agents::restore(&self.db, tenant(&p), &args.agent_id, args.version).await)
     }
 
     #[tool(
@@ -342,10 +341,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match apps::get(&self.db, tenant(&p), &args.app_id).await {
-            Ok(app) => ok_json(json!(app)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(apps::get(&self.db, tenant(&p), &args.app_id).await)
     }
 
     #[tool(
@@ -364,10 +360,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match apps::publish(&self.db, tenant(&p), &args.agent_id, args.version, args.name.as_deref()).await {
-            Ok(app) => ok_json(json!(app)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(apps::publish(&self.db, tenant(&p), &args.agent_id, args.version, args.name.as_deref()).await)
     }
 
     #[tool(
@@ -381,10 +374,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match apps::trigger(&self.db, tenant(&p), &args.app_id, &args.input).await {
-            Ok(run) => ok_json(json!(run)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(apps::trigger(&self.db, tenant(&p), &args.app_id, &args.input).await)
     }
 
     #[tool(
@@ -407,10 +397,7 @@ impl GatehouseMcp {
         let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(args.content_base64.trim()) else {
             return Ok(from_core(gatehouse_core::CoreError::invalid("content_base64", "This is not valid base64.")));
         };
-        match assets::upload(&self.db, tenant(&p), &args.name, &args.content_type, &bytes).await {
-            Ok(asset) => ok_json(json!(asset)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(assets::upload(&self.db, tenant(&p), &args.name, &args.content_type, &bytes).await)
     }
 
     #[tool(
@@ -453,10 +440,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match runs::get(&self.db, tenant(&p), &args.run_id).await {
-            Ok(run) => ok_json(json!(run)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(runs::get(&self.db, tenant(&p), &args.run_id).await)
     }
 
     #[tool(
@@ -488,10 +472,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match runs::trigger(&self.db, tenant(&p), &args.agent_id, &args.input).await {
-            Ok(run) => ok_json(json!(run)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(runs::trigger(&self.db, tenant(&p), &args.agent_id, &args.input).await)
     }
 
     #[tool(
@@ -505,10 +486,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match runs::cancel(&self.db, tenant(&p), &args.run_id).await {
-            Ok(run) => ok_json(json!(run)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(runs::cancel(&self.db, tenant(&p), &args.run_id).await)
     }
 
     #[tool(
@@ -527,10 +505,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match agents::create(&self.db, tenant(&p), &args.name, &args.graph).await {
-            Ok(agent) => ok_json(json!(agent)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(agents::create(&self.db, tenant(&p), &args.name, &args.graph).await)
     }
 
     #[tool(
@@ -549,10 +524,7 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match agents::update(&self.db, tenant(&p), &args.agent_id, args.name.as_deref(), &args.graph).await {
-            Ok(agent) => ok_json(json!(agent)),
-            Err(e) => Ok(from_core(e)),
-        }
+        respond(agents::update(&self.db, tenant(&p), &args.agent_id, args.name.as_deref(), &args.graph).await)
     }
 
     #[tool(
