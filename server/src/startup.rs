@@ -84,7 +84,7 @@ impl Server {
 pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     let db = Db::connect(&config.database_url).await.context("cannot open the database")?;
     db.migrate().await.context("cannot apply migrations")?;
-    let sessions = Sessions::connect(db.engine(), &sqlite_or_pg_url(&config.database_url))
+    let sessions = Sessions::connect(db.engine(), &config.database_url)
         .await
         .context("cannot open the session store")?;
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
@@ -172,11 +172,6 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
                 .layer(CompressionLayer::new())
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
         )
-}
-
-/// The session store wants a plain sqlx URL; ours may lack the create flag the domain pool added.
-fn sqlite_or_pg_url(url: &str) -> String {
-    url.to_owned()
 }
 
 /// Writes keys' last-used times and usage counts every few seconds (the request path only notes
