@@ -84,9 +84,8 @@ impl Server {
 pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     let db = Db::connect(&config.database_url).await.context("cannot open the database")?;
     db.migrate().await.context("cannot apply migrations")?;
-    let sessions = Sessions::connect(db.engine(), &config.database_url)
-        .await
-        .context("cannot open the session store")?;
+    let sessions =
+        Sessions::connect(db.engine(), &config.database_url).await.context("cannot open the session store")?;
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
 
     let listener = TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;

@@ -657,6 +657,24 @@ async fn keys_limited_to_resources(engine: Engine) {
         let r = call_tool(&app, &limited, tool, args).await;
         assert_eq!(r["structuredContent"]["code"], "FORBIDDEN", "{tool}: {r}");
     }
+    // Every tool that names an agent, app or run refuses the ones outside the key's list.
+    let app_row = call_tool(&app, &key, "publish_app", json!({"agent_id": other})).await;
+    let other_app = app_row["structuredContent"]["id"].as_str().expect("app").to_owned();
+    for (tool, args) in [
+        ("list_agent_versions", json!({"agent_id": other})),
+        ("delete_agent", json!({"agent_id": other})),
+        ("restore_agent_version", json!({"agent_id": other, "version": 1})),
+        ("wait_for_run", json!({"run_id": other_run, "timeout_seconds": 1})),
+        ("cancel_run", json!({"run_id": other_run})),
+        ("get_app", json!({"app_id": other_app})),
+        ("publish_app", json!({"agent_id": other})),
+        ("trigger_app", json!({"app_id": other_app})),
+    ] {
+        let r = call_tool(&app, &limited, tool, args).await;
+        assert_eq!(r["structuredContent"]["code"], "FORBIDDEN", "{tool}: {r}");
+    }
+    let apps_seen = call_tool(&app, &limited, "list_apps", json!({})).await;
+    assert_eq!(apps_seen["structuredContent"]["apps"], json!([]));
     let listed = call_tool(&app, &limited, "list_agents", json!({})).await;
     let ids: Vec<&str> = listed["structuredContent"]["agents"]
         .as_array()
