@@ -42,16 +42,10 @@ impl Scope {
         Scope::OfflineAccess,
     ];
 
-    /// The scopes an API key may carry.
-    pub const FOR_KEYS: [Scope; 7] = [
-        Scope::AgentsRead,
-        Scope::AgentsWrite,
-        Scope::RunsRead,
-        Scope::RunsExecute,
-        Scope::AppsRead,
-        Scope::AppsExecute,
-        Scope::AssetsWrite,
-    ];
+    /// The scopes an API key may carry: all but the OAuth-only ones.
+    pub fn for_keys() -> impl Iterator<Item = Scope> {
+        Scope::ALL.into_iter().filter(|s| !s.is_oauth_only())
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,7 +107,7 @@ impl ScopeSet {
                     format!(
                         "'{}' is not a scope. Choose from: {}.",
                         name.chars().take(40).collect::<String>(),
-                        Scope::FOR_KEYS.map(Scope::as_str).join(", ")
+                        Scope::for_keys().map(Scope::as_str).collect::<Vec<_>>().join(", ")
                     ),
                 )
             })?;

@@ -146,7 +146,10 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
             shell,
         ))
         .layer(middleware::from_fn(mw::server_fn_errors::client_errors_are_400))
-        .layer(session_layer);
+        .layer(session_layer)
+        // The dashboard is authenticated by its session cookie, so it needs CSRF protection. The
+        // bearer-token APIs below carry no ambient credential; `/mcp` validates `Origin` itself.
+        .layer(middleware::from_fn_with_state(state.clone(), mw::origin::require_same_origin));
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -154,7 +157,6 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
         .merge(crate::api::router())
         .merge(crate::mcp::router(&state))
         .merge(pages)
-        .layer(middleware::from_fn_with_state(state.clone(), mw::origin::require_same_origin))
         .with_state(state)
         .layer(
             ServiceBuilder::new()

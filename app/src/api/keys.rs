@@ -122,7 +122,7 @@ pub async fn list_keys(slug: String) -> Result<KeysPage, AppError> {
     let ctx = server_context()?;
     let membership = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
     let list = keys::list_in(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
-    let policy = keys::policy(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    let policy = keys::policy_of(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
     let now = now_ms();
     Ok(KeysPage {
         keys: list
@@ -132,8 +132,7 @@ pub async fn list_keys(slug: String) -> Result<KeysPage, AppError> {
                 view_of(k, now, pending)
             })
             .collect(),
-        catalog: Scope::FOR_KEYS
-            .iter()
+        catalog: Scope::for_keys()
             .map(|s| ScopeInfo { name: s.as_str().to_owned(), description: s.description().to_owned() })
             .collect(),
         resources: workspace_resources(&ctx.db, &membership.workspace.id).await.map_err(fail)?,

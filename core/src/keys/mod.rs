@@ -19,7 +19,7 @@ pub use token::{Environment, KeyToken, TokenFormatError, hint};
 pub use verify::{AuthFailure, KeyVerifier, Principal, parse_header, retry_after_secs};
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, any::AnyRow};
+use sqlx::{Any, Row, Transaction, any::AnyRow};
 
 use crate::{
     Db,
@@ -166,7 +166,8 @@ pub async fn policy(db: &Db, user_id: &str, slug: &str) -> CoreResult<KeyPolicy>
     policy_of(db, &m.workspace.id).await
 }
 
-pub(crate) async fn policy_of(db: &Db, workspace_id: &str) -> CoreResult<KeyPolicy> {
+/// The key policy of a workspace, for callers that have already checked membership.
+pub async fn policy_of(db: &Db, workspace_id: &str) -> CoreResult<KeyPolicy> {
     let row = sqlx::query("SELECT max_key_lifetime_days, key_rate_limit_per_minute FROM workspaces WHERE id = $1")
         .bind(workspace_id)
         .fetch_one(db.pool())
@@ -216,14 +217,19 @@ pub async fn create_in(
     let policy = policy_of(db, workspace_id).await?;
     let expires_at = new.expiry.resolve(now, policy.max_lifetime_days)?;
     let resources = check_resources(db, workspace_id, new.environment, new.resources.as_deref()).await?;
-    let (key, token) =
-        insert_key(db, workspace_id, created_by, &new.name, new.environment, &new.scopes, None, now, expires_at)
-            .await?;
-    if resources.is_some() {
-        set_resources(db, workspace_id, &key.id, resources.as_deref()).await?;
-        return Ok((get_in(db, workspace_id, &key.id).await?, token));
-    }
-    Ok((key, token))
+    let row = NewRow {
+        name: &new.name,
+        environment: new.environment,
+        scopes: &new.scopes,
+        resources: resources.as_deref(),
+        rate_limit: None,
+        created_at: now,
+        expires_at,
+    };
+    let mut tx = db.pool().begin().await?;
+    let token = insert_key(&mut tx, workspace_id, created_by, row).await?;
+    tx.commit().await?;
+    Ok((get_in(db, workspace_id, token.lookup_id()).await?, token))
 }
 
 /// The stored form of a resource list: ids separated by single spaces.
@@ -273,49 +279,46 @@ async fn check_resources(
     Ok(Some(ids.join(" ")))
 }
 
-async fn set_resources(db: &Db, workspace_id: &str, key_id: &str, stored: Option<&str>) -> CoreResult<()> {
-    sqlx::query("UPDATE api_keys SET resources = $1 WHERE workspace_id = $2 AND id = $3")
-        .bind(stored)
-        .bind(workspace_id)
-        .bind(key_id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// The columns of a new key's row that its caller chooses.
+struct NewRow<'a> {
+    name: &'a KeyName,
+    environment: Environment,
+    scopes: &'a ScopeSet,
+    /// The stored form of the resource list (`None`: no restriction).
+    resources: Option<&'a str>,
+    rate_limit: Option<i64>,
+    created_at: Millis,
+    expires_at: Option<Millis>,
 }
 
-#[expect(clippy::too_many_arguments, reason = "one row's columns; a struct would only rename them")]
+/// Inserts a new key in the caller's transaction; returns the key's only full copy.
 async fn insert_key(
-    db: &Db,
+    tx: &mut Transaction<'static, Any>,
     workspace_id: &str,
     created_by: Option<&str>,
-    name: &KeyName,
-    environment: Environment,
-    scopes: &ScopeSet,
-    rate_limit: Option<i64>,
-    now: Millis,
-    expires_at: Option<Millis>,
-) -> CoreResult<(ApiKey, KeyToken)> {
-    let token = KeyToken::generate(environment);
+    row: NewRow<'_>,
+) -> CoreResult<KeyToken> {
+    let token = KeyToken::generate(row.environment);
     sqlx::query(
-        "INSERT INTO api_keys (id, workspace_id, name, environment, scopes, digest, last4, rate_limit_per_minute,
-                               created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO api_keys (id, workspace_id, name, environment, scopes, resources, digest, last4,
+                               rate_limit_per_minute, created_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(token.lookup_id())
     .bind(workspace_id)
-    .bind(name.as_str())
-    .bind(environment.as_str())
-    .bind(scopes.to_stored())
+    .bind(row.name.as_str())
+    .bind(row.environment.as_str())
+    .bind(row.scopes.to_stored())
+    .bind(row.resources)
     .bind(token.digest())
     .bind(token.last4())
-    .bind(rate_limit)
+    .bind(row.rate_limit)
     .bind(created_by)
-    .bind(now)
-    .bind(expires_at)
-    .execute(db.pool())
+    .bind(row.created_at)
+    .bind(row.expires_at)
+    .execute(&mut **tx)
     .await?;
-    let key = get_in(db, workspace_id, token.lookup_id()).await?;
-    Ok((key, token))
+    Ok(token)
 }
 
 /// Every key of the workspace, newest first (any member may list them).
@@ -381,38 +384,37 @@ pub async fn roll(db: &Db, user_id: &str, slug: &str, key_id: &str, grace: Grace
         }
         _ => {}
     }
+    // Same lifetime as the old key had, within the workspace's current limit.
     let policy = policy_of(db, &m.workspace.id).await?;
-    let lifetime = old.expires_at.map(|at| at - old.created_at);
-    let mut expires_at = lifetime.map(|l| now + l);
-    if let (Some(max), Some(at)) = (policy.max_lifetime_days, expires_at) {
-        expires_at = Some(at.min(now + max * DAY));
-    } else if let (Some(max), None) = (policy.max_lifetime_days, expires_at) {
-        expires_at = Some(now + max * DAY);
-    }
+    let same_lifetime = old.expires_at.map(|at| now + (at - old.created_at));
+    let limit = policy.max_lifetime_days.map(|days| now + days * DAY);
+    let expires_at = match (same_lifetime, limit) {
+        (Some(at), Some(cap)) => Some(at.min(cap)),
+        (at, cap) => at.or(cap),
+    };
     let name = KeyName::parse(&old.name)?;
-    let (new_key, token) = insert_key(
-        db,
-        &m.workspace.id,
-        Some(user_id),
-        &name,
-        old.environment,
-        &old.scopes,
-        old.rate_limit_per_minute,
-        now,
+    let resources = old.resources.as_ref().map(|r| r.join(" "));
+    let row = NewRow {
+        name: &name,
+        environment: old.environment,
+        scopes: &old.scopes,
+        resources: resources.as_deref(),
+        rate_limit: old.rate_limit_per_minute,
+        created_at: now,
         expires_at,
-    )
-    .await?;
-    if let Some(resources) = &old.resources {
-        set_resources(db, &m.workspace.id, &new_key.id, Some(&resources.join(" "))).await?;
-    }
-    let new_key = get_in(db, &m.workspace.id, &new_key.id).await?;
+    };
+    // The new key and the old key's end are one change: never one without the other.
+    let mut tx = db.pool().begin().await?;
+    let token = insert_key(&mut tx, &m.workspace.id, Some(user_id), row).await?;
     sqlx::query("UPDATE api_keys SET revoked_at = $1, rolled_to = $2 WHERE workspace_id = $3 AND id = $4")
         .bind(now + grace.millis())
-        .bind(&new_key.id)
+        .bind(token.lookup_id())
         .bind(&m.workspace.id)
         .bind(key_id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
+    let new_key = get_in(db, &m.workspace.id, token.lookup_id()).await?;
     Ok((new_key, token))
 }
 
@@ -438,13 +440,14 @@ pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyE
     }
     let current = get_in(db, &m.workspace.id, key_id).await?;
     let resources = check_resources(db, &m.workspace.id, current.environment, edit.resources.as_deref()).await?;
-    set_resources(db, &m.workspace.id, key_id, resources.as_deref()).await?;
     let done = sqlx::query(
-        "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3 WHERE workspace_id = $4 AND id = $5",
+        "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3, resources = $4
+         WHERE workspace_id = $5 AND id = $6",
     )
     .bind(edit.name.as_str())
     .bind(edit.scopes.to_stored())
     .bind(edit.rate_limit_per_minute)
+    .bind(resources)
     .bind(&m.workspace.id)
     .bind(key_id)
     .execute(db.pool())

@@ -1,5 +1,6 @@
-//! The origin check: a request that changes state (anything but GET, HEAD and OPTIONS) from a
-//! browser must come from this site. Leptos server functions have no CSRF protection of their own.
+//! The origin check for the dashboard: a request that changes state (anything but GET, HEAD and
+//! OPTIONS) from a browser must come from this site. Leptos server functions have no CSRF
+//! protection of their own. (The bearer-token APIs need none; `/mcp` checks `Origin` itself.)
 //!
 //! A browser always sends `Origin` on such requests, or at least `Sec-Fetch-Site`; a request with
 //! neither is not from a browser (curl, a script, a test) and cannot carry a victim's cookies.
