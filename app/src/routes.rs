@@ -10,12 +10,15 @@ use leptos_router::{
 
 use crate::pages::{
     auth::{SignInPage, SignUpPage},
+    connectors::ConnectorsPage,
+    consent::ConsentPage,
     dashboard::DashboardLayout,
+    device::DevicePage,
     keys::KeysPage,
     landing::LandingPage,
     not_found::NotFoundPage,
     overview::OverviewPage,
-    sections::{AuditPage, ConnectorsPage, UsagePage},
+    sections::{AuditPage, UsagePage},
     settings::SettingsPage,
     workspace_new::NewWorkspacePage,
 };
@@ -70,6 +73,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
                 <Route path=path!("/workspaces/new") view=NewWorkspacePage ssr=SsrMode::Async />
+                <Route path=path!("/oauth/consent/:id") view=ConsentPage ssr=SsrMode::Async />
+                <Route path=path!("/device") view=DevicePage ssr=SsrMode::Async />
                 <ParentRoute path=path!("/w/:slug") view=DashboardLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("keys") view=KeysPage ssr=SsrMode::Async />

@@ -125,6 +125,36 @@ impl ScopeSet {
         Ok(ScopeSet::from_scopes(scopes))
     }
 
+    /// Parses an OAuth `scope` parameter (names separated by spaces). Every name must be in the
+    /// catalog; the message names the first one that is not.
+    pub fn parse_for_oauth(value: &str) -> Result<Self, String> {
+        let mut scopes = Vec::new();
+        for name in value.split(' ').filter(|n| !n.is_empty()) {
+            let scope = Scope::parse(name).ok_or_else(|| {
+                format!(
+                    "scope '{}' is unknown; supported: {}",
+                    name.chars().take(40).collect::<String>(),
+                    Scope::ALL.map(Scope::as_str).join(" ")
+                )
+            })?;
+            scopes.push(scope);
+        }
+        if scopes.is_empty() {
+            return Err("scope is empty; ask for at least one scope".into());
+        }
+        Ok(ScopeSet::from_scopes(scopes))
+    }
+
+    /// Every scope a connection may be given when the client names none: all of the catalog.
+    pub fn all() -> Self {
+        ScopeSet::from_scopes(Scope::ALL.to_vec())
+    }
+
+    /// Whether every scope of `self` is in `other`.
+    pub fn is_subset_of(&self, other: &ScopeSet) -> bool {
+        self.0.iter().all(|s| other.contains(*s))
+    }
+
     pub fn from_scopes(mut scopes: Vec<Scope>) -> Self {
         scopes.sort();
         scopes.dedup();
@@ -166,6 +196,12 @@ mod tests {
         assert!(ScopeSet::parse_for_key(&["openid"]).is_err());
         assert!(ScopeSet::parse_for_key::<&str>(&[]).is_err());
         assert!(ScopeSet::parse_for_key(&[" , "]).is_err());
+        assert_eq!(
+            ScopeSet::parse_for_oauth("runs:read offline_access").map(|s| s.to_stored()).as_deref(),
+            Ok("runs:read offline_access")
+        );
+        assert!(ScopeSet::parse_for_oauth("runs:read runs:fly").is_err());
+        assert!(ScopeSet::parse_for_oauth("").is_err());
         assert_eq!(ScopeSet::from_stored("runs:read bogus"), ScopeSet::from_scopes(vec![Scope::RunsRead]));
     }
 }

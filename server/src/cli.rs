@@ -58,6 +58,12 @@ pub struct ServeArgs {
     /// Failed sign-ins for one account within 15 minutes before it is locked for 15 minutes.
     #[arg(long, env = "GATEHOUSE_SIGNIN_MAX_FAILURES", default_value_t = 10)]
     pub signin_max_failures: i64,
+    /// Hours after which an OAuth client that registered but never completed a grant is removed.
+    #[arg(long, env = "GATEHOUSE_OAUTH_UNUSED_CLIENT_HOURS", default_value_t = 24)]
+    pub oauth_unused_client_hours: i64,
+    /// OAuth client registrations one address may make per minute.
+    #[arg(long, env = "GATEHOUSE_OAUTH_REGISTRATIONS_PER_MINUTE", default_value_t = 10)]
+    pub oauth_registrations_per_minute: i64,
 }
 
 /// Runs the chosen subcommand.

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, bail};
-use gatehouse_core::accounts::ThrottlePolicy;
+use gatehouse_core::{accounts::ThrottlePolicy, clock::HOUR, oauth::CleanupPolicy};
 
 use crate::cli::{GlobalArgs, ServeArgs};
 
@@ -20,6 +20,9 @@ pub struct Config {
     pub public_url: String,
     pub site_root: String,
     pub throttle: ThrottlePolicy,
+    pub oauth_cleanup: CleanupPolicy,
+    /// OAuth client registrations one address may make per minute.
+    pub registrations_per_minute: i64,
 }
 
 impl Config {
@@ -37,12 +40,21 @@ impl Config {
             bail!("GATEHOUSE_SIGNIN_MAX_FAILURES must be at least 1");
         }
         let throttle = ThrottlePolicy { account_limit: args.signin_max_failures, ..ThrottlePolicy::default() };
+        if !(1..=24 * 365).contains(&args.oauth_unused_client_hours) {
+            bail!("GATEHOUSE_OAUTH_UNUSED_CLIENT_HOURS must be between 1 and 8760");
+        }
+        if !(1..=10_000).contains(&args.oauth_registrations_per_minute) {
+            bail!("GATEHOUSE_OAUTH_REGISTRATIONS_PER_MINUTE must be between 1 and 10000");
+        }
+        let oauth_cleanup = CleanupPolicy { unused_client_after: args.oauth_unused_client_hours * HOUR };
         Ok(Config {
             addr,
             database_url: global.database_url.clone(),
             public_url,
             site_root: args.site_root.clone(),
             throttle,
+            oauth_cleanup,
+            registrations_per_minute: args.oauth_registrations_per_minute,
         })
     }
 
@@ -54,6 +66,8 @@ impl Config {
             public_url: String::new(),
             site_root: DEFAULT_SITE_ROOT.to_owned(),
             throttle: ThrottlePolicy::default(),
+            oauth_cleanup: CleanupPolicy::default(),
+            registrations_per_minute: 10,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod health;
 pub mod mcp;
 pub mod middleware;
+pub mod oauth;
 pub mod sessions;
 pub mod startup;
 pub mod state;

@@ -6,7 +6,12 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{Router, middleware, routing::get};
 use gatehouse_app::{App, shell};
-use gatehouse_core::{Db, keys::KeyVerifier, usage::UsageRecorder};
+use gatehouse_core::{
+    Db,
+    keys::KeyVerifier,
+    oauth::{self, CleanupPolicy},
+    usage::UsageRecorder,
+};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
@@ -38,6 +43,7 @@ pub struct Server {
     db: Db,
     keys: KeyVerifier,
     usage: Arc<UsageRecorder>,
+    cleanup: CleanupPolicy,
 }
 
 impl Server {
@@ -62,14 +68,18 @@ impl Server {
     /// Serves until `signal` completes.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
+        let cleaner = tokio::spawn(clean_up_oauth(self.db.clone(), self.cleanup));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await
             .context("the server stopped with an error")?;
         flusher.abort();
+        cleaner.abort();
         // What was noted after the last periodic flush.
-        if let Err(e) = self.keys.last_used.flush(&self.db).await {
-            tracing::warn!(error = %e, "could not write the last-used times of keys at shutdown");
+        for last_used in [&self.keys.last_used, &self.keys.connector_last_used] {
+            if let Err(e) = last_used.flush(&self.db).await {
+                tracing::warn!(error = %e, "could not write last-used times at shutdown");
+            }
         }
         if let Err(e) = self.usage.flush(&self.db).await {
             tracing::warn!(error = %e, "could not write usage counts at shutdown");
@@ -102,12 +112,19 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         .build();
     let secure = config.secure_cookies();
     let public_url = config.public_url.clone();
-    let keys = KeyVerifier::new(db.clone());
+    let keys = KeyVerifier::new(db.clone()).with_oauth_resource(&oauth::mcp_resource(&public_url));
     let usage = Arc::new(UsageRecorder::default());
-    let state =
-        AppState { leptos_options, db: db.clone(), config: Arc::new(config), keys: keys.clone(), usage: usage.clone() };
+    let cleanup = config.oauth_cleanup;
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+        config: Arc::new(config),
+        keys: keys.clone(),
+        usage: usage.clone(),
+        oauth_limits: Arc::default(),
+    };
     let router = router(state, sessions, secure);
-    Ok(Server { listener, router, public_url, db, keys, usage })
+    Ok(Server { listener, router, public_url, db, keys, usage, cleanup })
 }
 
 /// The whole application: health checks, the dashboard pages and server functions, static files.
@@ -155,6 +172,7 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(crate::api::router())
+        .merge(crate::oauth::router())
         .merge(crate::mcp::router(&state))
         .merge(pages)
         .with_state(state)
@@ -182,11 +200,25 @@ async fn flush_in_batches(keys: KeyVerifier, usage: Arc<UsageRecorder>, db: Db) 
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if let Err(e) = keys.last_used.flush(&db).await {
-            tracing::warn!(error = %e, "could not write the last-used times of keys; will retry");
+        for last_used in [&keys.last_used, &keys.connector_last_used] {
+            if let Err(e) = last_used.flush(&db).await {
+                tracing::warn!(error = %e, "could not write last-used times; will retry");
+            }
         }
         if let Err(e) = usage.flush(&db).await {
             tracing::warn!(error = %e, "could not write usage counts; will retry");
+        }
+    }
+}
+
+/// Removes stale OAuth clients, requests, codes and tokens every hour.
+async fn clean_up_oauth(db: Db, policy: CleanupPolicy) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = oauth::remove_stale(&db, policy).await {
+            tracing::warn!(error = %e, "could not clean up OAuth data; will retry");
         }
     }
 }

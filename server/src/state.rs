@@ -2,7 +2,11 @@
 
 use axum::extract::FromRef;
 use gatehouse_app::ServerContext;
-use gatehouse_core::{Db, keys::KeyVerifier, usage::UsageRecorder};
+use gatehouse_core::{
+    Db,
+    keys::{KeyVerifier, RateLimiter},
+    usage::UsageRecorder,
+};
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
@@ -15,11 +19,18 @@ pub struct AppState {
     pub keys: KeyVerifier,
     /// MCP calls counted in memory, written in batches.
     pub usage: std::sync::Arc<UsageRecorder>,
+    /// Per-address and per-client limits of the OAuth endpoints (registration, device flow).
+    pub oauth_limits: std::sync::Arc<RateLimiter>,
 }
 
 impl AppState {
     /// What the dashboard's server functions get.
     pub fn server_context(&self) -> ServerContext {
-        ServerContext { db: self.db.clone(), throttle: self.config.throttle.clone(), keys: self.keys.clone() }
+        ServerContext {
+            db: self.db.clone(),
+            throttle: self.config.throttle.clone(),
+            keys: self.keys.clone(),
+            public_url: self.config.public_url.clone(),
+        }
     }
 }

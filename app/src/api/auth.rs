@@ -7,9 +7,10 @@ use super::context::{USER_ID_KEY, client_ip, current_user_id, fail, safe_next, s
 use super::types::UserView;
 use crate::error::AppError;
 
-/// Creates an account and its personal workspace, signs the person in and opens that workspace.
+/// Creates an account and its personal workspace, signs the person in and opens `next` (a path
+/// on this site, such as a consent page) or that workspace.
 #[server(endpoint = "auth/sign_up")]
-pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
+pub async fn sign_up(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use gatehouse_core::accounts::{self, Email, Password};
     let ctx = server_context()?;
     let email = Email::parse(&email).map_err(fail)?;
@@ -17,7 +18,7 @@ pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
     let (user, workspace) = accounts::sign_up(&ctx.db, email, password).await.map_err(fail)?;
     start_session(&user.id).await?;
     tracing::info!(user_id = %user.id, "account created");
-    leptos_axum::redirect(&format!("/w/{}", workspace.slug));
+    leptos_axum::redirect(&safe_next(next).unwrap_or_else(|| format!("/w/{}", workspace.slug)));
     Ok(())
 }
 

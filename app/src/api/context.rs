@@ -19,6 +19,8 @@ pub struct ServerContext {
     pub throttle: ThrottlePolicy,
     /// For the last-used times not yet written to the database.
     pub keys: KeyVerifier,
+    /// The external base URL: the OAuth issuer.
+    pub public_url: String,
 }
 
 /// The shared state, provided by the server for each request.
@@ -67,6 +69,13 @@ pub async fn client_ip() -> Option<String> {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
     leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ci| ci.0.ip().to_string())
+}
+
+/// The signed-in user as the audit log records them: with the request's address and user agent.
+pub async fn actor(user_id: &str) -> gatehouse_core::audit::Actor {
+    let user_agent = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    gatehouse_core::audit::Actor { user_id: user_id.to_owned(), ip: client_ip().await, user_agent }
 }
 
 /// Maps a domain error to what the page shows, sets a matching HTTP status, and logs internal

@@ -5,8 +5,10 @@
 //! map the error with `context::fail`.
 
 pub mod auth;
+pub mod connectors;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod keys;
+pub mod oauth;
 pub mod types;
 pub mod workspaces;

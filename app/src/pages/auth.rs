@@ -49,7 +49,7 @@ pub fn SignInPage() -> impl IntoView {
                 </div>
             </ActionForm>
             <p class="mt-6 text-sm text-slate-600">
-                "New to Gatehouse? " <a href="/signup" class="font-medium text-indigo-700 underline-offset-2 hover:underline">"Create an account"</a>
+                "New to Gatehouse? " <a href=move || next().map(|n| format!("/signup?next={}", crate::pages::dashboard::urlencode(&n))).unwrap_or_else(|| "/signup".into()) class="font-medium text-indigo-700 underline-offset-2 hover:underline">"Create an account"</a>
             </p>
         </AuthCard>
     }
@@ -59,11 +59,14 @@ pub fn SignInPage() -> impl IntoView {
 pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let value = action.value();
+    let query = use_query_map();
+    let next = move || query.read().get("next");
     view! {
         <Title text="Create your account · Gatehouse" />
         <AuthCard title="Create your account" subtitle="You get a personal workspace right away; invite your team later.">
             <ActionForm action=action attr:class="space-y-4" attr:novalidate="">
                 <FormAlert value=value />
+                <input type="hidden" name="next" value=next />
                 <TextField name="email" label="Email" kind="email" autocomplete="email" required=true autofocus=true maxlength=254usize error=field_error(value, "email") />
                 <TextField name="password" label="Password" kind="password" autocomplete="new-password" required=true hint="At least 12 characters. A few unrelated words make a strong one." error=field_error(value, "password") />
                 <div class="pt-2">

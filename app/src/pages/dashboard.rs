@@ -75,7 +75,7 @@ pub fn DashboardLayout() -> impl IntoView {
 }
 
 /// Percent-encodes a path for use as a query value.
-fn urlencode(value: &str) -> String {
+pub fn urlencode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

@@ -1,7 +1,10 @@
 //! One module per page (or family of pages) of the dashboard.
 
 pub mod auth;
+pub mod connectors;
+pub mod consent;
 pub mod dashboard;
+pub mod device;
 pub mod keys;
 pub mod landing;
 pub mod not_found;

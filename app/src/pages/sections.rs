@@ -6,14 +6,6 @@ use leptos_meta::Title;
 use crate::components::NotBuiltYet;
 
 #[component]
-pub fn ConnectorsPage() -> impl IntoView {
-    view! {
-        <Title text="Connectors · Gatehouse" />
-        <NotBuiltYet title="Connectors" what="Chat clients such as Claude and ChatGPT connected to this workspace through OAuth." />
-    }
-}
-
-#[component]
 pub fn UsagePage() -> impl IntoView {
     view! {
         <Title text="Usage · Gatehouse" />

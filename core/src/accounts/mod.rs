@@ -2,7 +2,7 @@
 
 mod email;
 mod password;
-mod throttle;
+pub(crate) mod throttle;
 
 pub use email::Email;
 pub use password::{Password, hash_password, verify_password};

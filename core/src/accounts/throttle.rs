@@ -43,7 +43,7 @@ impl Default for ThrottlePolicy {
 }
 
 /// Refuses a subject that is locked.
-pub(super) async fn check(db: &Db, subject: &str) -> CoreResult<()> {
+pub(crate) async fn check(db: &Db, subject: &str) -> CoreResult<()> {
     let row = sqlx::query("SELECT locked_until FROM sign_in_throttle WHERE subject = $1")
         .bind(subject)
         .fetch_optional(db.pool())
@@ -61,7 +61,7 @@ pub(super) async fn check(db: &Db, subject: &str) -> CoreResult<()> {
 }
 
 /// Counts a failure and returns how long to wait before answering it; locks at the limit.
-pub(super) async fn record_failure(
+pub(crate) async fn record_failure(
     db: &Db,
     policy: &ThrottlePolicy,
     subject: &str,
@@ -99,7 +99,7 @@ pub(super) async fn record_failure(
 }
 
 /// Forgets the failures of a subject after a successful sign-in.
-pub(super) async fn clear(db: &Db, subject: &str) -> CoreResult<()> {
+pub(crate) async fn clear(db: &Db, subject: &str) -> CoreResult<()> {
     sqlx::query("DELETE FROM sign_in_throttle WHERE subject = $1").bind(subject).execute(db.pool()).await?;
     Ok(())
 }

@@ -1,16 +1,32 @@
-//! Last-used times of keys, kept in memory on the request path and written to the database in one
+//! Last-used times of keys and connectors, kept in memory on the request path and written to the database in one
 //! batch every few seconds (and at shutdown), so verifying a key never waits on a write.
 
 use std::{collections::HashMap, sync::Mutex};
 
 use crate::{Db, clock::Millis, error::CoreResult};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LastUsed {
+    /// `api_keys` or `oauth_grants`: both have `id` and `last_used_at`.
+    table: &'static str,
     pending: Mutex<HashMap<String, Millis>>,
 }
 
+impl Default for LastUsed {
+    fn default() -> Self {
+        LastUsed::for_keys()
+    }
+}
+
 impl LastUsed {
+    pub fn for_keys() -> Self {
+        LastUsed { table: "api_keys", pending: Mutex::default() }
+    }
+
+    pub fn for_connectors() -> Self {
+        LastUsed { table: "oauth_grants", pending: Mutex::default() }
+    }
+
     /// Notes that a key was used now.
     pub fn touch(&self, key_id: &str, at: Millis) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
@@ -39,11 +55,11 @@ impl LastUsed {
         let result = async {
             let mut tx = db.pool().begin().await?;
             for (id, at) in &batch {
-                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
-                    .bind(*at)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let sql = format!(
+                    "UPDATE {} SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+                    self.table
+                );
+                sqlx::query(&sql).bind(*at).bind(id).execute(&mut *tx).await?;
             }
             tx.commit().await
         }

@@ -16,7 +16,7 @@ pub use last_used::LastUsed;
 pub use name::KeyName;
 pub use rate_limit::RateLimiter;
 pub use token::{Environment, KeyToken, TokenFormatError, hint};
-pub use verify::{AuthFailure, KeyVerifier, Principal, parse_header, retry_after_secs};
+pub use verify::{AuthFailure, KeyVerifier, Principal, Via, bearer_value, parse_header, retry_after_secs};
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction, any::AnyRow};

@@ -1,8 +1,11 @@
-//! The one way in for API keys: an `Authorization` header becomes a [`Principal`] (workspace,
-//! environment, scopes, key) or a typed [`AuthFailure`] that says exactly what is wrong.
+//! The one way in for bearers: an `Authorization` header carrying an API key or an OAuth access
+//! token becomes a [`Principal`] (workspace, environment, scopes, key or connector) or a typed
+//! [`AuthFailure`] that says exactly what is wrong.
 //!
-//! Order: header shape → key format and checksum (no database) → lookup by id → constant-time
-//! digest comparison → revoked / expired → rate limit → last-used noted in memory.
+//! Keys: header shape → key format and checksum (no database) → lookup by id → constant-time
+//! digest comparison → revoked / expired → rate limit → last-used noted in memory. OAuth access
+//! tokens (`gat_…`): header shape → lookup by digest with their grant → revoked / expired /
+//! audience → rate limit → last-used noted in memory.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,11 +19,24 @@ use super::{
 use crate::{
     Db,
     clock::{Millis, now_ms},
+    oauth,
     scopes::ScopeSet,
 };
 
 /// Longest `Authorization` header looked at; a real one is under 100 bytes.
 const MAX_HEADER_LEN: usize = 512;
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Via {
+    Key,
+    /// An OAuth access token of a connector (`caller_id` is the connector's id).
+    Connector {
+        client_id: String,
+        user_id: String,
+    },
+}
 
 /// Who is calling, as every endpoint and tool sees it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -32,15 +48,22 @@ pub struct Principal {
     pub scopes: ScopeSet,
     /// Agent and app ids the key is limited to; `None` for all of the workspace's.
     pub resources: Option<Vec<String>>,
-    pub key_id: String,
-    pub key_name: String,
+    /// The key's id, or the connector's.
+    pub caller_id: String,
+    /// The key's name, or the connected client's.
+    pub caller_name: String,
     pub expires_at: Option<Millis>,
+    pub via: Via,
 }
 
 impl Principal {
     /// Whether the key may touch this agent or app.
     pub fn may_use(&self, resource_id: &str) -> bool {
         self.resources.as_ref().is_none_or(|allowed| allowed.iter().any(|r| r == resource_id))
+    }
+
+    pub fn is_oauth(&self) -> bool {
+        matches!(self.via, Via::Connector { .. })
     }
 }
 
@@ -69,6 +92,16 @@ pub enum AuthFailure {
     RateLimited {
         retry_after: Duration,
     },
+    /// An OAuth access token that is unknown, revoked, or whose connector was removed.
+    UnknownToken,
+    /// An OAuth access token (or its connection) past its end.
+    TokenExpired {
+        at: Millis,
+    },
+    /// The person who approved the connection is no longer a member of its workspace.
+    ApproverGone,
+    /// An OAuth access token issued for another resource.
+    WrongAudience,
     /// The database did not answer; not the client's fault.
     Unavailable,
 }
@@ -78,6 +111,7 @@ impl AuthFailure {
         match self {
             AuthFailure::Expired { .. } => "KEY_EXPIRED",
             AuthFailure::Revoked { .. } => "KEY_REVOKED",
+            AuthFailure::TokenExpired { .. } => "TOKEN_EXPIRED",
             AuthFailure::RateLimited { .. } => "RATE_LIMITED",
             AuthFailure::Unavailable => "UNAVAILABLE",
             _ => "UNAUTHORIZED",
@@ -93,7 +127,10 @@ impl AuthFailure {
             AuthFailure::TextAfterKey => "The key is followed by whitespace and more text.".into(),
             AuthFailure::HeaderTooLong => format!("The Authorization header is longer than {MAX_HEADER_LEN} bytes."),
             AuthFailure::NotAscii => "The Authorization header contains characters that cannot be in a key.".into(),
-            AuthFailure::NotAKey => "This is not a Gatehouse API key: keys start with pk_live_ or pk_test_.".into(),
+            AuthFailure::NotAKey => {
+                "This is not a Gatehouse credential: keys start with pk_live_ or pk_test_, OAuth access tokens with gat_."
+                    .into()
+            }
             AuthFailure::Malformed => {
                 "The key is incomplete or mistyped: it has the wrong length or characters.".into()
             }
@@ -106,7 +143,15 @@ impl AuthFailure {
             AuthFailure::RateLimited { retry_after } => {
                 format!("This key made too many requests. Retry in {} seconds.", retry_after_secs(*retry_after))
             }
-            AuthFailure::Unavailable => "Keys cannot be checked right now. Retry shortly.".into(),
+            AuthFailure::UnknownToken => {
+                "This access token is not valid here: it is unknown or revoked, or its connection was removed.".into()
+            }
+            AuthFailure::TokenExpired { .. } => "This access token has expired.".into(),
+            AuthFailure::ApproverGone => {
+                "The person who approved this connection is no longer a member of its workspace.".into()
+            }
+            AuthFailure::WrongAudience => "This access token was issued for another resource.".into(),
+            AuthFailure::Unavailable => "Credentials cannot be checked right now. Retry shortly.".into(),
         }
     }
 
@@ -131,6 +176,12 @@ impl AuthFailure {
             AuthFailure::RateLimited { .. } => {
                 "Wait for Retry-After seconds, or ask an admin to raise this key's rate limit."
             }
+            AuthFailure::UnknownToken | AuthFailure::ApproverGone | AuthFailure::WrongAudience => {
+                "Connect again: the MCP host will start the OAuth flow and ask you to approve it."
+            }
+            AuthFailure::TokenExpired { .. } => {
+                "Refresh the access token with the refresh token, or connect again if the connection itself has ended."
+            }
             AuthFailure::Unavailable => {
                 "Retry in a few seconds; if it persists, the Gatehouse operator should check /readyz."
             }
@@ -143,23 +194,68 @@ pub fn retry_after_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0).max(u64::from(d.as_secs() == 0))
 }
 
-/// Checks keys against the database, with the rate limiter and last-used recorder they share.
+/// Checks keys and OAuth access tokens against the database, with the rate limiter and the
+/// last-used recorders they share.
 #[derive(Debug, Clone)]
 pub struct KeyVerifier {
     lookup: Arc<Lookup>,
+    db: Db,
+    /// The resource OAuth access tokens must be issued for; `None` refuses them all.
+    oauth_resource: Option<Arc<str>>,
     pub rate_limiter: Arc<RateLimiter>,
     pub last_used: Arc<LastUsed>,
+    pub connector_last_used: Arc<LastUsed>,
 }
 
 impl KeyVerifier {
     pub fn new(db: Db) -> Self {
-        KeyVerifier { lookup: Arc::new(Lookup::new(db)), rate_limiter: Arc::default(), last_used: Arc::default() }
+        KeyVerifier {
+            lookup: Arc::new(Lookup::new(db.clone())),
+            db,
+            oauth_resource: None,
+            rate_limiter: Arc::default(),
+            last_used: Arc::new(LastUsed::for_keys()),
+            connector_last_used: Arc::new(LastUsed::for_connectors()),
+        }
+    }
+
+    /// Accepts OAuth access tokens issued for `resource`.
+    pub fn with_oauth_resource(mut self, resource: &str) -> Self {
+        self.oauth_resource = Some(Arc::from(resource));
+        self
     }
 
     /// The whole check, from the raw header value (if any) to a principal.
     pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Principal, AuthFailure> {
-        let token = parse_header(header)?;
+        let value = bearer_value(header)?;
+        if value.starts_with("gat_") {
+            return self.verify_access_token(value).await;
+        }
+        let token = parse_key(value)?;
         self.verify_token(&token).await
+    }
+
+    /// An OAuth access token: its grant decides the workspace (read on every call, so a rebind
+    /// applies at once) and the scopes.
+    async fn verify_access_token(&self, token: &str) -> Result<Principal, AuthFailure> {
+        let resource = self.oauth_resource.as_deref().ok_or(AuthFailure::UnknownToken)?;
+        let grant = oauth::verify_access(&self.db, token, resource).await?;
+        self.rate_limiter
+            .check(&grant.grant_id, grant.rate_limit_per_minute)
+            .map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
+        self.connector_last_used.touch(&grant.grant_id, now_ms());
+        Ok(Principal {
+            workspace_id: grant.workspace_id,
+            workspace_slug: grant.workspace_slug,
+            workspace_name: grant.workspace_name,
+            environment: Environment::Live,
+            scopes: grant.scopes,
+            resources: None,
+            caller_id: grant.grant_id,
+            caller_name: grant.client_name,
+            expires_at: Some(grant.expires_at),
+            via: Via::Connector { client_id: grant.client_id, user_id: grant.user_id },
+        })
     }
 
     /// The checks after parsing: lookup, digest, status, rate limit.
@@ -193,15 +289,29 @@ impl KeyVerifier {
             environment: token.environment(),
             scopes: ScopeSet::from_stored(&row.scopes),
             resources: row.resources.map(|r| r.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
-            key_name: row.name,
-            key_id: row.id,
+            caller_name: row.name,
+            caller_id: row.id,
             expires_at: row.expires_at,
+            via: Via::Key,
         })
     }
 }
 
 /// The header's shape and the key's format; no database. Reports, never guesses.
 pub fn parse_header(header: Option<&[u8]>) -> Result<KeyToken, AuthFailure> {
+    parse_key(bearer_value(header)?)
+}
+
+fn parse_key(token: &str) -> Result<KeyToken, AuthFailure> {
+    KeyToken::parse(token).map_err(|e| match e {
+        TokenFormatError::NotAKey => AuthFailure::NotAKey,
+        TokenFormatError::Malformed => AuthFailure::Malformed,
+        TokenFormatError::BadChecksum => AuthFailure::BadChecksum,
+    })
+}
+
+/// The credential of a `Bearer` header, after the header's shape is checked.
+pub fn bearer_value(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
     let raw = header.ok_or(AuthFailure::MissingHeader)?;
     if raw.len() > MAX_HEADER_LEN {
         return Err(AuthFailure::HeaderTooLong);
@@ -227,11 +337,7 @@ pub fn parse_header(header: Option<&[u8]>) -> Result<KeyToken, AuthFailure> {
         Some(rest) if rest.contains(char::is_whitespace) => return Err(AuthFailure::TextAfterKey),
         Some(rest) => rest,
     };
-    KeyToken::parse(token).map_err(|e| match e {
-        TokenFormatError::NotAKey => AuthFailure::NotAKey,
-        TokenFormatError::Malformed => AuthFailure::Malformed,
-        TokenFormatError::BadChecksum => AuthFailure::BadChecksum,
-    })
+    Ok(token)
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ pub async fn claim(
 ) -> Result<Response, ApiError> {
     require_execute(&p, "claiming runs")?;
     let wait = Duration::from_secs(body.and_then(|b| b.0.wait_seconds).unwrap_or(10).min(20));
-    match runs::claim(&state.db, tenant(&p), &p.key_id, wait).await.map_err(from_core)? {
+    match runs::claim(&state.db, tenant(&p), &p.caller_id, wait).await.map_err(from_core)? {
         Some(run) => Ok((StatusCode::OK, Json(json!(run))).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }

@@ -1,8 +1,10 @@
-//! `GET /v1/whoami`: who the presented key is.
+//! `GET /v1/whoami`: who the presented key or OAuth access token is.
 
 use axum::{Json, response::IntoResponse};
 use http::header;
 use serde_json::json;
+
+use gatehouse_core::keys::Via;
 
 use super::auth::ApiKey;
 
@@ -15,7 +17,13 @@ pub async fn whoami(ApiKey(p): ApiKey) -> impl IntoResponse {
             "environment": p.environment,
             "scopes": p.scopes.names(),
             "resources": p.resources,
-            "key": { "id": p.key_id, "name": p.key_name, "expires_at": p.expires_at },
+            "key": (!p.is_oauth()).then(|| json!({ "id": p.caller_id, "name": p.caller_name, "expires_at": p.expires_at })),
+            "connector": match &p.via {
+                Via::Connector { client_id, .. } => Some(json!({
+                    "id": p.caller_id, "client_id": client_id, "client_name": p.caller_name, "token_expires_at": p.expires_at,
+                })),
+                Via::Key => None,
+            },
         })),
     )
 }

@@ -1,22 +1,108 @@
 //! Authentication for `/mcp`: every request, before any MCP code runs, goes through the domain's
-//! one key verification; the principal rides in the request's extensions to the tools.
+//! one verification of keys and OAuth access tokens; the principal rides in the request's
+//! extensions to the tools.
+//!
+//! For an OAuth bearer, a `tools/call` (or `resources/read`) its scopes do not cover is answered
+//! here with the MCP authorization spec's step-up: HTTP 403 with
+//! `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`, so the host can ask the
+//! person for more. An API key gets the typed tool error from the tool layer instead.
 
 use axum::{
+    body::{Body, to_bytes},
     extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use http::header;
+use gatehouse_core::{keys::Principal, scopes::Scope};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::Value;
 
-use crate::{api::error::auth_error, state::AppState};
+use super::{MAX_MCP_BODY_BYTES, catalog::required_scope};
+use crate::{
+    api::error::{ApiError, auth_error},
+    state::AppState,
+};
 
-pub async fn require_bearer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn require_bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
     match state.keys.verify_header(header).await {
         Ok(principal) => {
+            let mut request = if principal.is_oauth() {
+                match step_up(&state.config.public_url, &principal, request).await {
+                    Ok(request) => request,
+                    Err(response) => return response,
+                }
+            } else {
+                request
+            };
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
         Err(failure) => auth_error(failure, &state.config.public_url).into_response(),
     }
+}
+
+/// Reads the JSON-RPC message; refuses it with 403 `insufficient_scope` when it calls what the
+/// token's scopes do not cover, and otherwise hands it on unchanged.
+async fn step_up(public_url: &str, p: &Principal, request: Request) -> Result<Request, Response> {
+    if request.method() != http::Method::POST {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, MAX_MCP_BODY_BYTES).await.map_err(|_| {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "PAYLOAD_TOO_LARGE",
+            message: format!("The message is larger than {} KiB.", MAX_MCP_BODY_BYTES / 1024),
+            next_action: "Send a smaller message; upload large files in parts.".into(),
+            headers: Vec::new(),
+        }
+        .into_response()
+    })?;
+    if let Some((what, required)) = needed_scope(&bytes)
+        && !p.scopes.contains(required)
+    {
+        return Err(insufficient_scope(public_url, p, &what, required));
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The scope a JSON-RPC message needs: a tool's, or `runs:read` for reading a run resource.
+fn needed_scope(body: &[u8]) -> Option<(String, Scope)> {
+    let message: Value = serde_json::from_slice(body).ok()?;
+    let params = message.get("params")?;
+    match message.get("method")?.as_str()? {
+        "tools/call" => {
+            let tool = params.get("name")?.as_str()?;
+            required_scope(tool).map(|s| (tool.to_owned(), s))
+        }
+        "resources/read" if params.get("uri")?.as_str()?.starts_with("gatehouse://runs/") => {
+            Some(("reading runs".to_owned(), Scope::RunsRead))
+        }
+        _ => None,
+    }
+}
+
+fn insufficient_scope(public_url: &str, p: &Principal, what: &str, required: Scope) -> Response {
+    let carries = p.scopes.names().join(", ");
+    let mut wanted: Vec<String> = p.scopes.names();
+    wanted.push(required.as_str().to_owned());
+    let challenge = format!(
+        "Bearer realm=\"gatehouse\", error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{public_url}/.well-known/oauth-protected-resource/mcp\", error_description=\"{what} requires {required}\"",
+        wanted.join(" ")
+    );
+    let mut headers = Vec::new();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        headers.push((header::WWW_AUTHENTICATE, value));
+    }
+    ApiError {
+        status: StatusCode::FORBIDDEN,
+        code: "SCOPE_MISSING",
+        message: format!("{what} requires '{required}' but the bearer carries: {carries}"),
+        next_action: format!(
+            "Approve the connection again with '{required}' added: the MCP host can start a new authorization asking for it."
+        ),
+        headers,
+    }
+    .into_response()
 }

@@ -20,7 +20,7 @@ use rmcp::transport::streamable_http_server::{
 use crate::{config::Config, state::AppState};
 
 /// Largest JSON-RPC message accepted on `/mcp`.
-const MAX_MCP_BODY_BYTES: usize = 512 * 1024;
+pub(crate) const MAX_MCP_BODY_BYTES: usize = 512 * 1024;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let config = StreamableHttpServerConfig::default()

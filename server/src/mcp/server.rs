@@ -7,7 +7,7 @@ use gatehouse_core::{
     Db,
     agents::{self, Tenant},
     apps, assets,
-    keys::Principal,
+    keys::{Principal, Via},
     runs,
     scopes::Scope,
     usage::{Call, UsageRecorder},
@@ -557,7 +557,13 @@ impl GatehouseMcp {
             "environment": p.environment,
             "scopes": p.scopes.names(),
             "resources": p.resources,
-            "key": { "id": p.key_id, "name": p.key_name, "expires_at": p.expires_at },
+            "key": (!p.is_oauth()).then(|| json!({ "id": p.caller_id, "name": p.caller_name, "expires_at": p.expires_at })),
+            "connector": match &p.via {
+                Via::Connector { client_id, .. } => Some(json!({
+                    "id": p.caller_id, "client_id": client_id, "client_name": p.caller_name, "token_expires_at": p.expires_at,
+                })),
+                Via::Key => None,
+            },
         })))
     }
 }
@@ -644,7 +650,7 @@ impl ServerHandler for GatehouseMcp {
         self.usage.record(Call {
             workspace_id: &p.workspace_id,
             environment: p.environment,
-            caller: &p.key_id,
+            caller: &p.caller_id,
             tool: &tool,
             outcome: &outcome,
             latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),

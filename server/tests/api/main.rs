@@ -7,5 +7,6 @@ mod helpers;
 mod keys;
 mod logs;
 mod mcp;
+mod oauth;
 mod safety;
 mod workspaces;

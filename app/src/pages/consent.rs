@@ -1,0 +1,160 @@
+//! The consent page: an app (an MCP host such as Claude or ChatGPT) asks to connect. The person
+//! sees the app's name and, more importantly, the host it will send them back to, reads the
+//! scopes in plain words, picks a workspace, may shorten how long the connection lasts, and
+//! approves or denies. Signed-out visitors sign in first and come back here.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    api::oauth::{ApproveConsent, ConsentView, DenyConsent, WorkspaceChoice, load_consent},
+    components::{FormAlert, GoTo, SubmitButton},
+    error::AppError,
+    pages::dashboard::urlencode,
+};
+
+/// The card every OAuth page sits in.
+#[component]
+pub fn OAuthCard(children: Children) -> impl IntoView {
+    view! {
+        <main class="flex min-h-screen items-start justify-center bg-gradient-to-b from-slate-50 to-indigo-50/60 px-4 py-10 sm:items-center">
+            <div class="w-full max-w-lg">
+                <div class="mb-6 flex items-center justify-center gap-2">
+                    <span aria-hidden="true" class="grid h-9 w-9 place-items-center rounded-xl bg-indigo-600 text-lg font-bold text-white">"G"</span>
+                    <span class="text-xl font-semibold text-slate-900">"Gatehouse"</span>
+                </div>
+                <div class="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm sm:p-8">{children()}</div>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+pub fn ConsentPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let data = Resource::new(move || id.get(), load_consent);
+    let approve = ServerAction::<ApproveConsent>::new();
+    let deny = ServerAction::<DenyConsent>::new();
+    view! {
+        <Title text="Connect an app · Gatehouse" />
+        <OAuthCard>
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading the request…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(request) => view! { <Consent request=request approve=approve deny=deny /> }.into_any(),
+                        Err(AppError::SignedOut) => {
+                            let next = format!("/oauth/consent/{}", id.get_untracked());
+                            view! { <GoTo path=format!("/signin?next={}", urlencode(&next)) /> }.into_any()
+                        }
+                        Err(AppError::NotFound) => view! {
+                            <h1 class="text-xl font-semibold text-slate-900">"This request does not exist"</h1>
+                            <p class="mt-2 text-sm text-slate-600" data-testid="consent-missing">
+                                "The link may be incomplete, or the request was cleared. Start connecting again from the app."
+                            </p>
+                        }
+                            .into_any(),
+                        Err(e) => view! { <p role="alert" class="text-sm text-rose-700">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </OAuthCard>
+    }
+}
+
+#[component]
+fn Consent(
+    request: ConsentView,
+    approve: ServerAction<ApproveConsent>,
+    deny: ServerAction<DenyConsent>,
+) -> impl IntoView {
+    let host = request.redirect_host.clone();
+    let loopback = matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]" | "::1");
+    let decided = match request.status.as_str() {
+        "approved" => Some("This request was already approved. Go back to the app; there is nothing more to do here."),
+        "denied" => Some("This request was denied. Start again from the app if that was a mistake."),
+        "expired" => Some("This request has expired (they last 10 minutes). Start connecting again from the app."),
+        _ => None,
+    };
+    let approvable: Vec<WorkspaceChoice> = request.workspaces.iter().filter(|w| w.can_approve).cloned().collect();
+    let id = request.id.clone();
+    let id2 = request.id.clone();
+    view! {
+        <h1 class="text-xl font-semibold text-slate-900" data-testid="consent-title">
+            {format!("{} wants to connect to Gatehouse", request.client_name)}
+        </h1>
+        <div class="mt-4 rounded-xl border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
+            <p>
+                "After you decide, you go back to "
+                <strong class="font-semibold" data-testid="consent-host">{host.clone()}</strong>
+                {loopback.then_some(" (an app on this computer)")}
+                "."
+            </p>
+            <p class="mt-1 text-xs text-amber-800">
+                {format!("The name \u{201c}{}\u{201d} is chosen by the app itself. Approve only if you started this connection from {host}.", request.client_name)}
+            </p>
+        </div>
+        <p class="mt-4 text-sm text-slate-600">"Signed in as " <span class="font-medium text-slate-900">{request.email.clone()}</span></p>
+        <h2 class="mt-5 text-sm font-semibold text-slate-900">"It asks to:"</h2>
+        <ul class="mt-2 space-y-2" data-testid="consent-scopes">
+            {request
+                .scopes
+                .iter()
+                .map(|s| view! {
+                    <li class="flex gap-3 rounded-lg bg-slate-50 px-3 py-2">
+                        <span aria-hidden="true" class="mt-0.5 text-indigo-600">"✓"</span>
+                        <span>
+                            <span class="block text-sm text-slate-900">{s.description.clone()}</span>
+                            <span class="block font-mono text-xs text-slate-500">{s.name.clone()}</span>
+                        </span>
+                    </li>
+                })
+                .collect_view()}
+        </ul>
+        {match decided {
+            Some(message) => view! { <p role="status" class="mt-6 rounded-lg bg-slate-100 p-3 text-sm text-slate-700" data-testid="consent-decided">{message}</p> }.into_any(),
+            None if approvable.is_empty() => view! {
+                <p role="alert" class="mt-6 rounded-lg border border-rose-200 bg-rose-50 p-3 text-sm text-rose-800" data-testid="consent-no-workspace">
+                    "You are not an admin of any workspace, so you cannot connect apps. Ask an admin of your workspace to connect it, or to make you an admin."
+                </p>
+                <ActionForm action=deny attr:class="mt-4">
+                    <input type="hidden" name="id" value=id2.clone() />
+                    <SubmitButton label="Deny" pending=deny.pending() tone="secondary" />
+                </ActionForm>
+            }
+                .into_any(),
+            None => view! {
+                <ActionForm action=approve attr:class="mt-6 space-y-4" attr:data-testid="consent-form">
+                    <FormAlert value=approve.value() />
+                    <input type="hidden" name="id" value=id.clone() />
+                    <div class="space-y-1.5">
+                        <label for="consent-workspace" class="block text-sm font-medium text-slate-800">"Workspace it may use"</label>
+                        <select id="consent-workspace" name="workspace" class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm">
+                            {approvable.iter().map(|w| view! { <option value=w.slug.clone()>{w.name.clone()}</option> }).collect_view()}
+                        </select>
+                        <p class="text-xs text-slate-500">"You can move it to another of your workspaces later, under Connectors."</p>
+                    </div>
+                    <div class="space-y-1.5">
+                        <label for="consent-lifetime" class="block text-sm font-medium text-slate-800">"Connected for"</label>
+                        <select id="consent-lifetime" name="lifetime" class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm">
+                            {request.lifetimes.iter().map(|(v, l)| view! { <option value=v.clone()>{l.clone()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="flex items-center gap-3 pt-2">
+                        <SubmitButton label="Approve" pending=approve.pending() />
+                        <button type="submit" form="consent-deny" disabled=move || deny.pending().get()
+                            class="inline-flex items-center justify-center rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50 disabled:opacity-60">
+                            "Deny"
+                        </button>
+                    </div>
+                </ActionForm>
+                <ActionForm action=deny attr:id="consent-deny">
+                    <FormAlert value=deny.value() />
+                    <input type="hidden" name="id" value=id2.clone() />
+                </ActionForm>
+            }
+                .into_any(),
+        }}
+    }
+}

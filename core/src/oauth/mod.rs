@@ -1,0 +1,76 @@
+//! OAuth 2.1 for chat clients and CLIs: client registration (RFC 7591), authorization requests
+//! and consent, codes with PKCE, access and refresh tokens (rotated, reuse-detecting), revocation
+//! (RFC 7009), device authorization (RFC 8628), and connectors — one client's grant to one
+//! workspace, which the dashboard lists, removes and rebinds.
+//!
+//! Every secret handed out (codes, tokens, client secrets, device codes) is stored as its SHA-256
+//! digest only. Errors are [`OAuthError`]s in the shape of RFC 6749 §5.2.
+
+mod authorize;
+mod cleanup;
+mod clients;
+mod connectors;
+mod device;
+mod error;
+mod lifetime;
+mod pkce;
+mod redirect;
+mod secret;
+mod tokens;
+
+pub use authorize::{
+    AuthorizeError, AuthorizeParams, ConsentRequest, ConsentStatus, approve, consent_request, deny, start,
+};
+pub use cleanup::{CleanupPolicy, remove_stale};
+pub use clients::{Client, ClientCredentials, ClientMetadata, Registered, authenticate, find_client, register};
+pub use connectors::{Connector, list as list_connectors, rebind, remove};
+pub use device::{
+    DeviceAuthorization, DeviceRequest, UserCode, approve_device, deny_device, device_request, poll_device,
+    start_device,
+};
+pub use error::{ErrorCode, OAuthError};
+pub use lifetime::Lifetime;
+pub use pkce::CodeChallenge;
+pub use redirect::RedirectUri;
+pub use tokens::{AccessGrant, TokenResponse, exchange_code, refresh, revoke_token, verify_access};
+
+use crate::clock::{MINUTE, Millis, SECOND};
+
+/// How long an authorization code may be exchanged.
+pub const CODE_TTL: Millis = 60 * SECOND;
+/// How long an access token works.
+pub const ACCESS_TTL: Millis = 60 * MINUTE;
+/// How long an authorization request waits on the consent page.
+pub const REQUEST_TTL: Millis = 10 * MINUTE;
+/// How long a device code waits for approval.
+pub const DEVICE_TTL: Millis = 5 * MINUTE;
+/// The polling interval a device is told to keep, in seconds.
+pub const DEVICE_INTERVAL_SECS: i64 = 5;
+/// After a refresh token is rotated, presenting it again within this window returns the same
+/// new pair (hosts refresh concurrently); after it, presenting it revokes the whole grant.
+pub const REISSUE_WINDOW: Millis = 5 * SECOND;
+
+/// The device-code grant type (RFC 8628).
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The resource the tokens are for: the MCP endpoint under the public URL.
+pub fn mcp_resource(public_url: &str) -> String {
+    format!("{public_url}/mcp")
+}
+
+/// A `resource` parameter (RFC 8707) names our MCP endpoint; a trailing slash is tolerated.
+pub(crate) fn check_resource(given: Option<&str>, expected: &str) -> Result<(), OAuthError> {
+    match given {
+        None => Ok(()),
+        Some(r) if r.trim_end_matches('/') == expected => Ok(()),
+        Some(r) => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            format!("resource {:?} is not served here; the MCP resource is {expected}", truncate(r, 200)),
+        )),
+    }
+}
+
+/// At most `max` characters of a value, for echoing it in an error.
+pub(crate) fn truncate(value: &str, max: usize) -> String {
+    value.chars().take(max).collect()
+}
