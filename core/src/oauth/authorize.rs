@@ -154,21 +154,27 @@ pub async fn start(db: &Db, params: AuthorizeParams, issuer: &str) -> Result<Str
 }
 
 /// The scopes asked for: the `scope` parameter, or (when absent) what the client registered, or
-/// the whole catalog. Unknown names and names outside the client's registration are refused.
+/// the whole catalog. Unknown names are refused. A request beyond the client's registration is
+/// narrowed to it (RFC 6749 §3.3; MCP hosts often ask for every scope the resource lists), and
+/// refused only when nothing is left.
 pub(crate) fn requested_scopes(scope: Option<&str>, registered: Option<&ScopeSet>) -> Result<ScopeSet, OAuthError> {
     let scopes = match scope {
         Some(s) => ScopeSet::parse_for_oauth(s).map_err(|m| OAuthError::new(ErrorCode::InvalidScope, m))?,
         None => registered.cloned().unwrap_or_else(ScopeSet::all),
     };
-    if let Some(registered) = registered
-        && !scopes.is_subset_of(registered)
-    {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidScope,
-            format!("the client registered only these scopes: {}", registered.to_stored()),
-        ));
+    match registered {
+        Some(registered) if !scopes.is_subset_of(registered) => {
+            let narrowed = ScopeSet::from_scopes(scopes.iter().filter(|s| registered.contains(*s)).collect());
+            if narrowed.iter().next().is_none() {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("the client registered only these scopes: {}", registered.to_stored()),
+                ));
+            }
+            Ok(narrowed)
+        }
+        _ => Ok(scopes),
     }
-    Ok(scopes)
 }
 
 /// Where a stored request stands.

@@ -343,6 +343,29 @@ async fn authorization_errors_are_pages_or_redirects(engine: Engine) {
         assert_eq!(q["iss"], app.base);
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM oauth_requests").await, 0, "nothing stored for a bad request");
+
+    // Asking beyond what the client registered is narrowed to its registration.
+    let (_, reg) = register(
+        &app,
+        json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", "scope": "agents:read offline_access"}),
+    )
+    .await;
+    let limited = Client { id: s(&reg["client_id"]), secret: None };
+    consent_id(&app, &limited, "agents:read runs:execute offline_access", &challenge).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_requests WHERE scopes = 'agents:read offline_access'").await, 1);
+    let res = authorize(
+        &app,
+        &[
+            ("client_id", &limited.id),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "runs:execute"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    assert_eq!(query_of(&location(&res))["error"], "invalid_scope", "nothing left after narrowing");
 }
 
 async fn a_connected_client_calls_mcp_and_refreshes(engine: Engine) {
