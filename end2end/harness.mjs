@@ -67,6 +67,7 @@ export async function newPage(browser, options = {}) {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
+  if (process.env.E2E_DEBUG) page.on('response', (r) => { if (r.status() >= 400) console.log('HTTP', r.status(), r.url()); });
   page.on('console', (m) => {
     if (m.type() === 'error') page.errors.push(m.text());
   });

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { serverAndBrowser, newPage, hydrated, signUp, signIn, uniqueEmail } from './harness.mjs';
+import { serverAndBrowser, newPage, hydrated, signUp, uniqueEmail, PASSWORD } from './harness.mjs';
 
 const env = serverAndBrowser();
 // Nothing listens here: the browser's visit to it is answered by page.route().
@@ -113,6 +113,8 @@ async function newWorkspace(page, name) {
   await page.getByLabel('Workspace name').fill(name);
   await page.getByRole('button', { name: /Create workspace/ }).click();
   await page.waitForURL(/\/w\/[a-z0-9-]+$/);
+  // The new workspace's data loads in the browser; let it finish before the test moves on.
+  await page.waitForLoadState('networkidle');
   return new URL(page.url()).pathname.replace('/w/', '');
 }
 
@@ -165,7 +167,10 @@ test('consent: sign in first, pick a workspace, approve; deny sends the app an e
   const flow = await startAuthorization('agents:read runs:read');
   await page.goto(flow.url.toString());
   await page.waitForURL(/\/signin\?next=/);
-  await signIn(page, base, email);
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/oauth\/consent\//);
   await hydrated(page);
   await assert.doesNotReject(page.getByTestId('consent-title').waitFor());
@@ -173,7 +178,8 @@ test('consent: sign in first, pick a workspace, approve; deny sends the app an e
   assert.equal(await page.getByTestId('consent-host').textContent(), '127.0.0.1');
   assert.match(await page.getByTestId('consent-scopes').textContent(), /List runs, wait for runs/);
 
-  const back = await approveIn(page, page.url(), { workspace: 'Research' });
+  const consentUrl = page.url();
+  const back = await approveIn(page, consentUrl, { workspace: 'Research' });
   assert.equal(back.searchParams.get('state'), 'st4te');
   const tokens = await exchange(flow, back.searchParams.get('code'));
   const who = await whoami(tokens.access_token);
@@ -181,8 +187,7 @@ test('consent: sign in first, pick a workspace, approve; deny sends the app an e
   assert.equal(who.body.workspace.slug, second, 'the chosen workspace');
 
   // Going back to the decided request says so and offers nothing to click.
-  await page.goBack();
-  await page.reload();
+  await page.goto(consentUrl);
   await hydrated(page);
   assert.match(await page.getByTestId('consent-decided').textContent(), /already approved/);
 

@@ -29,6 +29,7 @@ both_engines!(
     connectors_are_listed_removed_and_rebound,
     device_flow_from_code_to_tokens,
     device_flow_denial_expiry_and_wrong_codes,
+    clients_that_never_complete_a_grant_are_removed,
 );
 
 const REDIRECT: &str = "http://127.0.0.1:8976/callback";
@@ -988,4 +989,22 @@ async fn device_flow_denial_expiry_and_wrong_codes(engine: Engine) {
     let res = app.call("/api/device/lookup", &[("user_code", &s(&live["user_code"]))]).await;
     assert!(error_json(res).await.to_string().contains("Too many wrong codes"));
     assert_eq!(app.count("SELECT COUNT(*) FROM oauth_device_codes WHERE status = 'approved'").await, 0);
+}
+
+async fn clients_that_never_complete_a_grant_are_removed(engine: Engine) {
+    use gatehouse_core::oauth::{CleanupPolicy, remove_stale};
+    let app = spawn_app(engine).await;
+    let slug = app.sign_up(&unique_email("pa")).await;
+    let (used, tokens) = connect(&app, &slug, "agents:read").await;
+    let unused = public_client(&app).await;
+    // Younger than the limit: kept.
+    assert_eq!(remove_stale(&app.db, CleanupPolicy::default()).await.expect("cleanup"), 0);
+    sqlx::query("UPDATE oauth_clients SET created_at = created_at - 90000000")
+        .execute(app.db.pool())
+        .await
+        .expect("age");
+    assert_eq!(remove_stale(&app.db, CleanupPolicy::default()).await.expect("cleanup"), 1);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM oauth_clients WHERE id = '{}'", unused.id)).await, 0);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM oauth_clients WHERE id = '{}'", used.id)).await, 1);
+    assert_eq!(whoami(&app, &s(&tokens["access_token"])).await.0, 200, "a client with a grant stays");
 }
