@@ -91,9 +91,32 @@ test('an owner adds a member, who can see but not change', async () => {
 test('pages not built yet say so', async () => {
   const page = await newPage(env.browser);
   await signUp(page, env.server.url, uniqueEmail('hob'));
-  await page.getByRole('link', { name: 'Connectors' }).first().click();
+  await page.getByRole('link', { name: 'Usage' }).first().click();
   await page.getByTestId('not-built').waitFor();
-  assert.match(await page.getByTestId('not-built').textContent(), /Connectors is not built yet/);
+  assert.match(await page.getByTestId('not-built').textContent(), /Usage is not built yet/);
+});
+
+test('the audit log lists what happened and filters by kind', async () => {
+  const page = await newPage(env.browser);
+  await signUp(page, env.server.url, uniqueEmail('aud'));
+  const slug = new URL(page.url()).pathname.split('/')[2];
+  await page.getByRole('link', { name: 'Audit log' }).first().click();
+  await page.getByTestId('audit-empty').waitFor();
+  const status = await page.evaluate(async (slug) => {
+    const body = new URLSearchParams([['slug', slug], ['name', 'Nightly'], ['environment', 'live'], ['expiry', '30d'], ['scopes[]', 'runs:read']]);
+    return (await fetch('/api/keys/create', { method: 'POST', body })).status;
+  }, slug);
+  assert.equal(status, 200);
+  await page.reload();
+  await hydrated(page);
+  const row = page.getByTestId('audit-row').first();
+  await row.waitFor();
+  assert.match(await row.textContent(), /Created API key “Nightly” \(live\)/);
+  await page.getByLabel('Kind').selectOption('member');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/kind=member/);
+  await page.getByTestId('audit-empty').waitFor();
+  assert.deepEqual(page.errors, []);
 });
 
 test('the dashboard fits a phone', async () => {

@@ -9,6 +9,7 @@ use leptos_router::{
 };
 
 use crate::pages::{
+    audit::AuditPage,
     auth::{SignInPage, SignUpPage},
     connectors::ConnectorsPage,
     consent::ConsentPage,
@@ -18,7 +19,7 @@ use crate::pages::{
     landing::LandingPage,
     not_found::NotFoundPage,
     overview::OverviewPage,
-    sections::{AuditPage, UsagePage},
+    sections::UsagePage,
     settings::SettingsPage,
     workspace_new::NewWorkspacePage,
 };

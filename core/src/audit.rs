@@ -65,16 +65,70 @@ pub async fn record<'c, E: Executor<'c, Database = Any>>(
     Ok(())
 }
 
-/// The newest entries of a workspace the user belongs to, optionally of one action.
-pub async fn list(db: &Db, user_id: &str, slug: &str, action: Option<&str>, limit: i64) -> CoreResult<Vec<AuditEvent>> {
+/// Appends an entry to the workspace with this slug, after an action the caller has done there.
+pub async fn record_for_slug(
+    db: &Db,
+    slug: &str,
+    actor: &Actor,
+    action: &str,
+    target: (&str, &str),
+    details: serde_json::Value,
+) -> CoreResult<()> {
+    let workspace = workspaces::find_by_slug(db, slug).await?;
+    record(db.pool(), &workspace.id, Some(actor), action, target, details).await
+}
+
+/// A failed sign-in to a known account, recorded in each of its workspaces.
+pub(crate) async fn record_failed_sign_in(db: &Db, user_id: &str, ip: Option<&str>) -> CoreResult<()> {
+    let workspaces: Vec<String> = sqlx::query("SELECT workspace_id FROM memberships WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get("workspace_id"))
+        .collect::<Result<_, _>>()?;
+    let actor = Actor { user_id: user_id.to_owned(), ip: ip.map(str::to_owned), user_agent: None };
+    for workspace_id in workspaces {
+        record(db.pool(), &workspace_id, Some(&actor), "signin.failed", ("user", user_id), serde_json::json!({}))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The kinds of entry the log can be filtered by: the part of an action before its dot.
+pub const KINDS: [(&str, &str); 5] = [
+    ("key", "API keys"),
+    ("connector", "Connectors"),
+    ("device", "Devices"),
+    ("member", "Members"),
+    ("signin", "Sign-ins"),
+];
+
+/// What the log is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// One of [`KINDS`], or empty for all.
+    pub kind: String,
+    /// An actor's email, or empty for everyone.
+    pub actor: String,
+}
+
+/// The newest entries of a workspace (admins and owners), narrowed by `filter`.
+pub async fn list(db: &Db, user_id: &str, slug: &str, filter: &AuditFilter, limit: i64) -> CoreResult<Vec<AuditEvent>> {
     let m = workspaces::membership(db, user_id, slug).await?;
+    m.role.require_admin("read the audit log")?;
+    if !filter.kind.is_empty() && !KINDS.iter().any(|(k, _)| *k == filter.kind) {
+        return Err(crate::CoreError::invalid("kind", "Choose one of the listed kinds."));
+    }
     let rows = sqlx::query(
         "SELECT id, actor_email, action, target_type, target_id, details, ip, user_agent, created_at
-         FROM audit_events WHERE workspace_id = $1 AND ($2 = '' OR action = $2)
-         ORDER BY created_at DESC, id DESC LIMIT $3",
+         FROM audit_events WHERE workspace_id = $1 AND ($2 = '' OR action LIKE $3) AND ($4 = '' OR actor_email = $4)
+         ORDER BY created_at DESC, id DESC LIMIT $5",
     )
     .bind(&m.workspace.id)
-    .bind(action.unwrap_or(""))
+    .bind(&filter.kind)
+    .bind(format!("{}.%", filter.kind))
+    .bind(&filter.actor)
     .bind(limit.clamp(1, 500))
     .fetch_all(db.pool())
     .await?;
@@ -93,4 +147,15 @@ pub async fn list(db: &Db, user_id: &str, slug: &str, action: Option<&str>, limi
             })
         })
         .collect()
+}
+
+/// The people who appear in a workspace's log, for the filter.
+pub async fn actors(db: &Db, workspace_id: &str) -> CoreResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT actor_email FROM audit_events WHERE workspace_id = $1 AND actor_email IS NOT NULL ORDER BY actor_email",
+    )
+    .bind(workspace_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| r.try_get("actor_email").map_err(Into::into)).collect()
 }

@@ -78,6 +78,16 @@ pub async fn actor(user_id: &str) -> gatehouse_core::audit::Actor {
     gatehouse_core::audit::Actor { user_id: user_id.to_owned(), ip: client_ip().await, user_agent }
 }
 
+/// Writes an audit entry after an action has succeeded in the workspace `slug`. A failure to
+/// write it is logged, not shown: the action itself is done.
+pub async fn audit(slug: &str, user_id: &str, action: &str, target: (&str, &str), details: serde_json::Value) {
+    let Ok(ctx) = server_context() else { return };
+    let who = actor(user_id).await;
+    if let Err(e) = gatehouse_core::audit::record_for_slug(&ctx.db, slug, &who, action, target, details).await {
+        tracing::error!(error = %e, %action, "could not write an audit entry");
+    }
+}
+
 /// Maps a domain error to what the page shows, sets a matching HTTP status, and logs internal
 /// errors (their details stay in the log).
 pub fn fail(err: CoreError) -> AppError {

@@ -4,6 +4,7 @@
 //! check in the server's middleware. Bodies stay thin: parse into domain types, call the domain,
 //! map the error with `context::fail`.
 
+pub mod audit;
 pub mod auth;
 pub mod connectors;
 #[cfg(feature = "ssr")]

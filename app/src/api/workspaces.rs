@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::context::{fail, require_user_id, server_context};
+use super::context::{audit, fail, require_user_id, server_context};
 use super::types::{DashboardContext, MemberView};
 use crate::error::AppError;
 
@@ -85,6 +85,14 @@ pub async fn add_member(slug: String, email: String, role: String) -> Result<Mem
     let email = Email::parse(&email).map_err(fail)?;
     let role = parse_role(&role)?;
     let member = workspaces::add_member(&ctx.db, &user_id, &slug, &email, role).await.map_err(fail)?;
+    audit(
+        &slug,
+        &user_id,
+        "member.added",
+        ("user", &member.user_id),
+        serde_json::json!({ "email": member.email, "role": role.as_str() }),
+    )
+    .await;
     Ok(member.into())
 }
 
@@ -94,7 +102,23 @@ pub async fn change_role(slug: String, user_id: String, role: String) -> Result<
     let actor = require_user_id().await?;
     let ctx = server_context()?;
     let role = parse_role(&role)?;
-    gatehouse_core::workspaces::change_role(&ctx.db, &actor, &slug, &user_id, role).await.map_err(fail)
+    let email = member_email(&ctx.db, &user_id).await;
+    gatehouse_core::workspaces::change_role(&ctx.db, &actor, &slug, &user_id, role).await.map_err(fail)?;
+    audit(
+        &slug,
+        &actor,
+        "member.role_changed",
+        ("user", &user_id),
+        serde_json::json!({ "email": email, "role": role.as_str() }),
+    )
+    .await;
+    Ok(())
+}
+
+/// A member's email, for the audit log.
+#[cfg(feature = "ssr")]
+async fn member_email(db: &gatehouse_core::Db, user_id: &str) -> Option<String> {
+    gatehouse_core::accounts::find_user(db, user_id).await.ok().flatten().map(|u| u.email)
 }
 
 /// Removes a member (owners), or leaves the workspace (anyone but its last owner).
@@ -102,7 +126,10 @@ pub async fn change_role(slug: String, user_id: String, role: String) -> Result<
 pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError> {
     let actor = require_user_id().await?;
     let ctx = server_context()?;
+    let email = member_email(&ctx.db, &user_id).await;
     gatehouse_core::workspaces::remove_member(&ctx.db, &actor, &slug, &user_id).await.map_err(fail)?;
+    let action = if actor == user_id { "member.left" } else { "member.removed" };
+    audit(&slug, &actor, action, ("user", &user_id), serde_json::json!({ "email": email })).await;
     if actor == user_id {
         leptos_axum::redirect("/");
     }

@@ -1,5 +1,6 @@
 //! One module per page (or family of pages) of the dashboard.
 
+pub mod audit;
 pub mod auth;
 pub mod connectors;
 pub mod consent;

@@ -12,11 +12,3 @@ pub fn UsagePage() -> impl IntoView {
         <NotBuiltYet title="Usage" what="Charts of calls, errors and latency per key, connector and tool." />
     }
 }
-
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    view! {
-        <Title text="Audit log · Gatehouse" />
-        <NotBuiltYet title="Audit log" what="Who did what and when in this workspace." />
-    }
-}

@@ -89,6 +89,9 @@ pub async fn sign_in(
             Ok(user)
         }
         _ => {
+            if let Some(user) = &user {
+                crate::audit::record_failed_sign_in(db, &user.id, client_ip).await?;
+            }
             let delay = throttle::record_failure(db, policy, &email_subject, policy.account_limit).await?;
             if let Some(ip) = &ip_subject {
                 throttle::record_failure(db, policy, ip, policy.address_limit).await?;

@@ -2,6 +2,7 @@
 //! file or a fresh PostgreSQL database and speaks HTTP to it. Every scenario runs on both engines.
 
 mod accounts;
+mod audit;
 mod cli;
 mod helpers;
 mod keys;

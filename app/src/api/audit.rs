@@ -1,0 +1,84 @@
+//! Server function of the Audit log page: a workspace's entries, newest first, narrowed by kind
+//! and person (admins and owners).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::context::{fail, require_user_id, server_context};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub id: String,
+    pub at: i64,
+    /// The person, or `None` for Gatehouse itself (an automatic revocation, say).
+    pub actor: Option<String>,
+    pub action: String,
+    /// What happened, in words.
+    pub summary: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditView>,
+    /// (value, label) of the kinds to filter by.
+    pub kinds: Vec<(String, String)>,
+    pub actors: Vec<String>,
+}
+
+/// An entry's action and details in words.
+pub fn describe(action: &str, details: &serde_json::Value) -> String {
+    let text = |key: &str| details.get(key).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+    match action {
+        "key.created" => format!("Created API key \u{201c}{}\u{201d} ({})", text("name"), text("environment")),
+        "key.edited" => format!("Edited API key \u{201c}{}\u{201d}", text("name")),
+        "key.rolled" => format!("Rolled API key \u{201c}{}\u{201d} (grace: {})", text("name"), text("grace")),
+        "key.revoked" => format!("Revoked API key \u{201c}{}\u{201d}", text("name")),
+        "connector.approved" => format!("Connected {} (returns to {})", text("client_name"), text("redirect_host")),
+        "connector.removed" => {
+            let who = details.get("client_name").and_then(|v| v.as_str()).unwrap_or("a connector");
+            format!("Removed {who}: {}", text("reason"))
+        }
+        "connector.rebound" => {
+            let name =
+                |side: &str| details.get(side).and_then(|v| v.get("name")).and_then(|v| v.as_str()).unwrap_or("?");
+            format!("Moved {} from {} to {}", text("client_name"), name("from"), name("to"))
+        }
+        "device.approved" => format!("Approved device {}", text("client_name")),
+        "member.added" => format!("Added {} as {}", text("email"), text("role")),
+        "member.removed" => format!("Removed {}", text("email")),
+        "member.left" => "Left the workspace".to_owned(),
+        "member.role_changed" => format!("Made {} {}", text("email"), text("role")),
+        "signin.failed" => "Failed sign-in (wrong password)".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[server(endpoint = "audit/list")]
+pub async fn load_audit(slug: String, kind: String, actor: String) -> Result<AuditPage, AppError> {
+    use gatehouse_core::{audit, workspaces};
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let filter = audit::AuditFilter { kind, actor };
+    let events = audit::list(&ctx.db, &user_id, &slug, &filter, 200).await.map_err(fail)?;
+    let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    Ok(AuditPage {
+        events: events
+            .into_iter()
+            .map(|e| AuditView {
+                summary: describe(&e.action, &e.details),
+                id: e.id,
+                at: e.created_at,
+                actor: e.actor_email,
+                action: e.action,
+                ip: e.ip,
+                user_agent: e.user_agent,
+            })
+            .collect(),
+        kinds: audit::KINDS.iter().map(|(k, l)| ((*k).to_owned(), (*l).to_owned())).collect(),
+        actors: audit::actors(&ctx.db, &m.workspace.id).await.map_err(fail)?,
+    })
+}
