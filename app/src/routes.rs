@@ -19,8 +19,9 @@ use crate::pages::{
     landing::LandingPage,
     not_found::NotFoundPage,
     overview::OverviewPage,
-    sections::UsagePage,
     settings::SettingsPage,
+    usage::UsagePage,
+    webhooks::WebhooksPage,
     workspace_new::NewWorkspacePage,
 };
 
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("connectors") view=ConnectorsPage ssr=SsrMode::Async />
                     <Route path=path!("usage") view=UsagePage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("webhooks") view=WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>

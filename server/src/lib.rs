@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod usage_csv;
 
 pub use config::Config;
 pub use startup::{Server, build_server};

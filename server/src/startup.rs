@@ -68,7 +68,7 @@ impl Server {
     /// Serves until `signal` completes.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
-        let cleaner = tokio::spawn(clean_up_oauth(self.db.clone(), self.cleanup));
+        let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await
@@ -155,6 +155,7 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
                 move || shell(options.clone())
             },
         )
+        .route("/w/{slug}/usage.csv", get(crate::usage_csv::usage_csv))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             move || {
                 leptos::context::provide_context(context.clone());
@@ -211,14 +212,20 @@ async fn flush_in_batches(keys: KeyVerifier, usage: Arc<UsageRecorder>, db: Db) 
     }
 }
 
-/// Removes stale OAuth clients, requests, codes and tokens every hour.
-async fn clean_up_oauth(db: Db, policy: CleanupPolicy) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
+/// Every hour: removes stale OAuth clients, requests, codes and tokens, and rolls old usage
+/// minutes up into hours and days.
+async fn housekeeping(db: Db, policy: CleanupPolicy) {
+    // The first run a minute after start, then hourly.
+    let first = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut every = tokio::time::interval_at(first, Duration::from_secs(3600));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         if let Err(e) = oauth::remove_stale(&db, policy).await {
             tracing::warn!(error = %e, "could not clean up OAuth data; will retry");
+        }
+        if let Err(e) = gatehouse_core::usage::roll_up(&db, gatehouse_core::clock::now_ms()).await {
+            tracing::warn!(error = %e, "could not roll up usage; will retry");
         }
     }
 }

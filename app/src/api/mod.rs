@@ -12,4 +12,5 @@ pub mod context;
 pub mod keys;
 pub mod oauth;
 pub mod types;
+pub mod usage;
 pub mod workspaces;

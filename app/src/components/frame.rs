@@ -96,6 +96,7 @@ pub fn SideNav(slug: String) -> impl IntoView {
         ("/connectors", "Connectors"),
         ("/usage", "Usage"),
         ("/audit", "Audit log"),
+        ("/webhooks", "Webhooks"),
         ("/settings", "Settings"),
     ];
     let links = move |mobile: bool| {

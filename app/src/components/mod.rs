@@ -1,9 +1,11 @@
 //! Building blocks shared by the pages: form fields, alerts, buttons, headings, dates.
 
+mod chart;
 mod forms;
 mod frame;
 mod redirect;
 
+pub use chart::{Chart, ChartKind, point_label};
 pub use forms::{FormAlert, SubmitButton, TextField, field_error};
 pub use frame::{AppHeader, NotBuiltYet, PageHeader, Renamed, SideNav};
 pub use redirect::GoTo;

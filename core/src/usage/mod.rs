@@ -1,5 +1,23 @@
 //! Usage recording: every MCP call is noted in memory (one map update, no I/O) and the counts are
-//! written to `usage_minutes` in one batch every few seconds and at shutdown.
+//! written to `usage_minutes` in one batch every few seconds and at shutdown. Each bucket keeps a
+//! latency histogram, so p50 and p95 can be read back after any aggregation; old minutes roll up
+//! into hours and days (`rollup`), and `report` reads them for the dashboard.
+
+mod report;
+mod rollup;
+
+pub use report::{Breakdown, Point, Range, Report, Summary, TopItem, overview, report};
+pub use rollup::roll_up;
+
+/// Upper bounds (ms, inclusive) of the latency histogram's buckets; the last bucket takes the rest.
+pub const LATENCY_BOUNDS_MS: [i64; 11] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
+/// Number of histogram buckets.
+pub const BUCKETS: usize = LATENCY_BOUNDS_MS.len() + 1;
+
+/// The histogram bucket of a latency.
+pub fn bucket_of(latency_ms: i64) -> usize {
+    LATENCY_BOUNDS_MS.iter().position(|b| latency_ms <= *b).unwrap_or(BUCKETS - 1)
+}
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -39,6 +57,59 @@ struct Counts {
     calls: i64,
     latency_sum: i64,
     latency_max: i64,
+    histogram: [i64; BUCKETS],
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.calls += other.calls;
+        self.latency_sum += other.latency_sum;
+        self.latency_max = self.latency_max.max(other.latency_max);
+        for (a, b) in self.histogram.iter_mut().zip(other.histogram) {
+            *a += b;
+        }
+    }
+}
+
+/// The histogram's column names, `lat_b0, lat_b1, …`.
+pub(crate) fn histogram_columns() -> String {
+    (0..BUCKETS).map(|i| format!("lat_b{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Adds a minute's counts to its row (or makes the row).
+static UPSERT_MINUTE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| upsert("usage_minutes", "minute", "$"));
+
+/// `INSERT … ON CONFLICT DO UPDATE` adding counts into `table`; `values` is `$` for placeholders.
+pub(crate) fn upsert(table: &str, time_column: &str, values: &str) -> String {
+    let placeholders: Vec<String> = (1..=9 + BUCKETS).map(|i| format!("{values}{i}")).collect();
+    format!(
+        "{} VALUES ({}) {}",
+        insert_head(table, time_column),
+        placeholders.join(", "),
+        add_on_conflict(table, time_column)
+    )
+}
+
+/// `INSERT INTO table (columns…)`.
+pub(crate) fn insert_head(table: &str, time_column: &str) -> String {
+    format!(
+        "INSERT INTO {table} (workspace_id, environment, {time_column}, caller, tool, outcome, calls, latency_ms_sum, latency_ms_max, {})",
+        histogram_columns()
+    )
+}
+
+/// The `ON CONFLICT` clause that adds a row's counts to the one already there.
+pub(crate) fn add_on_conflict(table: &str, time_column: &str) -> String {
+    let adds: Vec<String> = (0..BUCKETS).map(|i| format!("lat_b{i} = {table}.lat_b{i} + excluded.lat_b{i}")).collect();
+    format!(
+        "ON CONFLICT (workspace_id, environment, {time_column}, caller, tool, outcome) DO UPDATE SET
+           calls = {table}.calls + excluded.calls,
+           latency_ms_sum = {table}.latency_ms_sum + excluded.latency_ms_sum,
+           latency_ms_max = CASE WHEN excluded.latency_ms_max > {table}.latency_ms_max
+                                 THEN excluded.latency_ms_max ELSE {table}.latency_ms_max END,
+           {}",
+        adds.join(", ")
+    )
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +133,7 @@ impl UsageRecorder {
         counts.calls += 1;
         counts.latency_sum += call.latency_ms.max(0);
         counts.latency_max = counts.latency_max.max(call.latency_ms);
+        counts.histogram[bucket_of(call.latency_ms)] += 1;
     }
 
     /// Adds what was noted to the database; on failure the counts are kept for the next try.
@@ -73,26 +145,20 @@ impl UsageRecorder {
         let written = async {
             let mut tx = db.pool().begin().await?;
             for (b, c) in &batch {
-                sqlx::query(
-                    "INSERT INTO usage_minutes (workspace_id, environment, minute, caller, tool, outcome, calls, latency_ms_sum, latency_ms_max)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (workspace_id, environment, minute, caller, tool, outcome) DO UPDATE SET
-                       calls = usage_minutes.calls + excluded.calls,
-                       latency_ms_sum = usage_minutes.latency_ms_sum + excluded.latency_ms_sum,
-                       latency_ms_max = CASE WHEN excluded.latency_ms_max > usage_minutes.latency_ms_max
-                                             THEN excluded.latency_ms_max ELSE usage_minutes.latency_ms_max END",
-                )
-                .bind(&b.workspace_id)
-                .bind(b.environment.as_str())
-                .bind(b.minute)
-                .bind(&b.caller)
-                .bind(&b.tool)
-                .bind(&b.outcome)
-                .bind(c.calls)
-                .bind(c.latency_sum)
-                .bind(c.latency_max)
-                .execute(&mut *tx)
-                .await?;
+                let mut query = sqlx::query(&UPSERT_MINUTE)
+                    .bind(&b.workspace_id)
+                    .bind(b.environment.as_str())
+                    .bind(b.minute)
+                    .bind(&b.caller)
+                    .bind(&b.tool)
+                    .bind(&b.outcome)
+                    .bind(c.calls)
+                    .bind(c.latency_sum)
+                    .bind(c.latency_max);
+                for n in c.histogram {
+                    query = query.bind(n);
+                }
+                query.execute(&mut *tx).await?;
             }
             tx.commit().await
         }
@@ -100,10 +166,7 @@ impl UsageRecorder {
         if let Err(e) = written {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             for (b, c) in batch {
-                let counts = pending.entry(b).or_default();
-                counts.calls += c.calls;
-                counts.latency_sum += c.latency_sum;
-                counts.latency_max = counts.latency_max.max(c.latency_max);
+                pending.entry(b).or_default().add(&c);
             }
             return Err(e.into());
         }

@@ -10,4 +10,5 @@ mod logs;
 mod mcp;
 mod oauth;
 mod safety;
+mod usage;
 mod workspaces;

@@ -1,0 +1,134 @@
+//! Server functions of the Usage page and the Overview's numbers. Any member may read usage.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::context::{fail, require_user_id, server_context};
+use crate::error::AppError;
+
+/// Calls, errors and latency of one stretch of time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Numbers {
+    pub calls: i64,
+    pub errors: i64,
+    pub p50_ms: Option<i64>,
+    pub p95_ms: Option<i64>,
+}
+
+impl Numbers {
+    /// Errors as a percentage of calls.
+    pub fn error_rate(&self) -> f64 {
+        if self.calls == 0 { 0.0 } else { self.errors as f64 * 100.0 / self.calls as f64 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointView {
+    pub at: i64,
+    pub numbers: Numbers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopView {
+    pub name: String,
+    /// key, connector or tool.
+    pub kind: String,
+    pub calls: i64,
+    pub errors: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub range: String,
+    pub range_label: String,
+    pub environment: String,
+    pub step: i64,
+    pub points: Vec<PointView>,
+    pub total: Numbers,
+    pub callers: Vec<TopView>,
+    pub tools: Vec<TopView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverviewStats {
+    /// (label, numbers) for 24 hours, 7 and 30 days of live traffic.
+    pub periods: Vec<(String, Numbers)>,
+    pub callers: Vec<TopView>,
+    pub tools: Vec<TopView>,
+    /// Keys that stop working within 7 days: (name, when).
+    pub expiring: Vec<(String, i64)>,
+}
+
+#[cfg(feature = "ssr")]
+fn numbers(s: gatehouse_core::usage::Summary) -> Numbers {
+    Numbers { calls: s.calls, errors: s.errors, p50_ms: s.p50_ms, p95_ms: s.p95_ms }
+}
+
+#[cfg(feature = "ssr")]
+fn tops(items: Vec<gatehouse_core::usage::TopItem>) -> Vec<TopView> {
+    items.into_iter().map(|t| TopView { name: t.name, kind: t.kind, calls: t.calls, errors: t.errors }).collect()
+}
+
+/// The Usage page: a range (24h, 7d, 30d) of live or test traffic.
+#[server(endpoint = "usage/report")]
+pub async fn load_usage(slug: String, range: String, environment: String) -> Result<UsageView, AppError> {
+    use gatehouse_core::{CoreError, clock::now_ms, keys::Environment, usage, workspaces};
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let range = usage::Range::parse(&range).map_err(fail)?;
+    let env = match environment.as_str() {
+        "" => Environment::Live,
+        other => {
+            Environment::parse(other).ok_or_else(|| fail(CoreError::invalid("environment", "Choose live or test.")))?
+        }
+    };
+    let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    let report = usage::report(&ctx.db, &m.workspace.id, env, range, now_ms()).await.map_err(fail)?;
+    Ok(UsageView {
+        range: range.as_str().to_owned(),
+        range_label: range.label().to_owned(),
+        environment: env.as_str().to_owned(),
+        step: report.step,
+        points: report.points.into_iter().map(|p| PointView { at: p.at, numbers: numbers(p.summary) }).collect(),
+        total: numbers(report.total),
+        callers: tops(report.breakdown.callers),
+        tools: tops(report.breakdown.tools),
+    })
+}
+
+/// The Overview's numbers.
+#[server(endpoint = "usage/overview")]
+pub async fn load_overview(slug: String) -> Result<OverviewStats, AppError> {
+    use gatehouse_core::{
+        clock::{DAY, now_ms},
+        keys::{self, KeyStatus},
+        usage, workspaces,
+    };
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    let now = now_ms();
+    let (periods, week) = usage::overview(&ctx.db, &m.workspace.id, now).await.map_err(fail)?;
+    let mut expiring: Vec<(String, i64)> = keys::list_in(&ctx.db, &m.workspace.id)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .filter(|k| k.status(now) == KeyStatus::Expiring)
+        .filter_map(|k| {
+            let end = match (k.revoked_at, k.expires_at) {
+                (Some(r), Some(e)) => r.min(e),
+                (Some(r), None) => r,
+                (None, e) => e?,
+            };
+            (end - now <= 7 * DAY).then_some((k.name, end))
+        })
+        .collect();
+    expiring.sort_by_key(|(_, at)| *at);
+    Ok(OverviewStats {
+        periods: periods.into_iter().map(|(r, s)| (r.label().to_owned(), numbers(s))).collect(),
+        callers: tops(week.callers),
+        tools: tops(week.tools),
+        expiring,
+    })
+}

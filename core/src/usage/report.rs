@@ -1,0 +1,336 @@
+//! Reading usage back for the dashboard: a series of calls, errors and latency (p50, p95) over a
+//! range, the busiest keys, connectors and tools, and the Overview's summaries. Minute, hour and
+//! day rows are read together, so a range gives the same totals before and after a roll-up.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{BUCKETS, LATENCY_BOUNDS_MS};
+use crate::{
+    Db,
+    clock::{DAY, HOUR, Millis},
+    error::{CoreError, CoreResult},
+    keys::Environment,
+};
+
+/// The ranges the Usage page offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Range {
+    Day,
+    Week,
+    Month,
+}
+
+impl Range {
+    pub const ALL: [Range; 3] = [Range::Day, Range::Week, Range::Month];
+
+    pub fn parse(value: &str) -> CoreResult<Self> {
+        match value {
+            "" | "24h" => Ok(Range::Day),
+            "7d" => Ok(Range::Week),
+            "30d" => Ok(Range::Month),
+            _ => Err(CoreError::invalid("range", "Choose 24h, 7d or 30d.")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Range::Day => "24h",
+            Range::Week => "7d",
+            Range::Month => "30d",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Range::Day => "Last 24 hours",
+            Range::Week => "Last 7 days",
+            Range::Month => "Last 30 days",
+        }
+    }
+
+    pub fn length(self) -> Millis {
+        match self {
+            Range::Day => DAY,
+            Range::Week => 7 * DAY,
+            Range::Month => 30 * DAY,
+        }
+    }
+
+    /// The width of one point of the series.
+    pub fn step(self) -> Millis {
+        match self {
+            Range::Day => HOUR,
+            Range::Week => 6 * HOUR,
+            Range::Month => DAY,
+        }
+    }
+}
+
+/// Calls, errors and latency over some stretch of time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub calls: i64,
+    pub errors: i64,
+    /// Upper bound of the histogram bucket holding the median call, in ms.
+    pub p50_ms: Option<i64>,
+    pub p95_ms: Option<i64>,
+}
+
+/// One point of a series: the stretch starting at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    pub at: Millis,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// A key, connector or tool and its share of the calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopItem {
+    pub id: String,
+    pub name: String,
+    /// key, connector or tool.
+    pub kind: String,
+    pub calls: i64,
+    pub errors: i64,
+}
+
+/// The busiest callers and tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breakdown {
+    pub callers: Vec<TopItem>,
+    pub tools: Vec<TopItem>,
+}
+
+/// Everything the Usage page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub from: Millis,
+    pub to: Millis,
+    pub step: Millis,
+    pub points: Vec<Point>,
+    pub total: Summary,
+    pub breakdown: Breakdown,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Acc {
+    calls: i64,
+    errors: i64,
+    max: i64,
+    histogram: [i64; BUCKETS],
+}
+
+impl Acc {
+    fn add(&mut self, calls: i64, error: bool, max: i64, histogram: &[i64; BUCKETS]) {
+        self.calls += calls;
+        if error {
+            self.errors += calls;
+        }
+        self.max = self.max.max(max);
+        for (a, b) in self.histogram.iter_mut().zip(histogram) {
+            *a += b;
+        }
+    }
+
+    fn percentile(&self, q: f64) -> Option<i64> {
+        let total: i64 = self.histogram.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((total as f64) * q).ceil().max(1.0) as i64;
+        let mut seen = 0;
+        for (i, n) in self.histogram.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Some(LATENCY_BOUNDS_MS.get(i).copied().unwrap_or(self.max));
+            }
+        }
+        Some(self.max)
+    }
+
+    fn summary(&self) -> Summary {
+        Summary { calls: self.calls, errors: self.errors, p50_ms: self.percentile(0.5), p95_ms: self.percentile(0.95) }
+    }
+}
+
+struct UsageRow {
+    at: Millis,
+    caller: String,
+    tool: String,
+    error: bool,
+    calls: i64,
+    max: i64,
+    histogram: [i64; BUCKETS],
+}
+
+/// Rows of all three tables in `[from, to)`, summed per `step`.
+async fn rows(
+    db: &Db,
+    workspace_id: &str,
+    env: Environment,
+    from: Millis,
+    to: Millis,
+    step: Millis,
+) -> CoreResult<Vec<UsageRow>> {
+    let sums: Vec<String> = (0..BUCKETS).map(|i| format!("CAST(SUM(lat_b{i}) AS BIGINT) AS b{i}")).collect();
+    let part = |table: &str, time: &str| {
+        format!(
+            "SELECT {time} - ({time} % $5) AS t, caller, tool, outcome, CAST(SUM(calls) AS BIGINT) AS calls,
+                    CAST(MAX(latency_ms_max) AS BIGINT) AS max_ms, {}
+             FROM {table} WHERE workspace_id = $1 AND environment = $2 AND {time} >= $3 AND {time} < $4
+             GROUP BY {time} - ({time} % $5), caller, tool, outcome",
+            sums.join(", ")
+        )
+    };
+    let sql = format!(
+        "{} UNION ALL {} UNION ALL {}",
+        part("usage_minutes", "minute"),
+        part("usage_hours", "hour"),
+        part("usage_days", "day")
+    );
+    let found = sqlx::query(&sql)
+        .bind(workspace_id)
+        .bind(env.as_str())
+        .bind(from)
+        .bind(to)
+        .bind(step)
+        .fetch_all(db.pool())
+        .await?;
+    found
+        .iter()
+        .map(|r| {
+            let mut histogram = [0; BUCKETS];
+            for (i, slot) in histogram.iter_mut().enumerate() {
+                *slot = r.try_get(format!("b{i}").as_str())?;
+            }
+            Ok(UsageRow {
+                at: r.try_get("t")?,
+                caller: r.try_get("caller")?,
+                tool: r.try_get("tool")?,
+                error: r.try_get::<String, _>("outcome")? != "ok",
+                calls: r.try_get("calls")?,
+                max: r.try_get("max_ms")?,
+                histogram,
+            })
+        })
+        .collect()
+}
+
+/// Names of the workspace's keys and connectors, by id.
+async fn caller_names(db: &Db, workspace_id: &str) -> CoreResult<HashMap<String, (String, &'static str)>> {
+    let mut names = HashMap::new();
+    for row in sqlx::query("SELECT id, name FROM api_keys WHERE workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_all(db.pool())
+        .await?
+    {
+        names.insert(row.try_get("id")?, (row.try_get("name")?, "key"));
+    }
+    for row in sqlx::query(
+        "SELECT g.id, c.name FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE g.workspace_id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_all(db.pool())
+    .await?
+    {
+        names.insert(row.try_get("id")?, (row.try_get("name")?, "connector"));
+    }
+    Ok(names)
+}
+
+fn top(map: HashMap<String, Acc>, name_of: impl Fn(&str) -> (String, String), limit: usize) -> Vec<TopItem> {
+    let mut items: Vec<TopItem> = map
+        .into_iter()
+        .map(|(id, acc)| {
+            let (name, kind) = name_of(&id);
+            TopItem { id, name, kind, calls: acc.calls, errors: acc.errors }
+        })
+        .collect();
+    items.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.name.cmp(&b.name)));
+    items.truncate(limit);
+    items
+}
+
+/// The Usage page's numbers for one environment over `range`, ending at `now`.
+pub async fn report(db: &Db, workspace_id: &str, env: Environment, range: Range, now: Millis) -> CoreResult<Report> {
+    let step = range.step();
+    let to = now - now.rem_euclid(step) + step;
+    let from = to - range.length();
+    let found = rows(db, workspace_id, env, from, to, step).await?;
+    let names = caller_names(db, workspace_id).await?;
+    let mut points: Vec<Acc> = vec![Acc::default(); usize::try_from(range.length() / step).unwrap_or(0)];
+    let mut total = Acc::default();
+    let mut callers: HashMap<String, Acc> = HashMap::new();
+    let mut tools: HashMap<String, Acc> = HashMap::new();
+    for r in &found {
+        if let Some(slot) = usize::try_from((r.at - from) / step).ok().and_then(|i| points.get_mut(i)) {
+            slot.add(r.calls, r.error, r.max, &r.histogram);
+        }
+        total.add(r.calls, r.error, r.max, &r.histogram);
+        callers.entry(r.caller.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
+        tools.entry(r.tool.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
+    }
+    let caller_name = |id: &str| match names.get(id) {
+        Some((name, kind)) => (name.clone(), (*kind).to_owned()),
+        None => (id.to_owned(), if id.starts_with("con_") { "connector" } else { "key" }.to_owned()),
+    };
+    Ok(Report {
+        from,
+        to,
+        step,
+        points: points
+            .iter()
+            .enumerate()
+            .map(|(i, acc)| Point { at: from + i as i64 * step, summary: acc.summary() })
+            .collect(),
+        total: total.summary(),
+        breakdown: Breakdown {
+            callers: top(callers, caller_name, 20),
+            tools: top(tools, |id| (id.to_owned(), "tool".to_owned()), 20),
+        },
+    })
+}
+
+/// The Overview's numbers: live calls and errors over 24 hours, 7 and 30 days, and the week's
+/// busiest keys, connectors and tools.
+pub async fn overview(db: &Db, workspace_id: &str, now: Millis) -> CoreResult<(Vec<(Range, Summary)>, Breakdown)> {
+    let mut summaries = Vec::new();
+    let mut week = Breakdown::default();
+    for range in Range::ALL {
+        let r = report(db, workspace_id, Environment::Live, range, now).await?;
+        if range == Range::Week {
+            week = Breakdown {
+                callers: r.breakdown.callers.into_iter().take(5).collect(),
+                tools: r.breakdown.tools.into_iter().take(5).collect(),
+            };
+        }
+        summaries.push((range, r.total));
+    }
+    Ok((summaries, week))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_come_from_the_histogram() {
+        let mut acc = Acc::default();
+        let mut h = [0; BUCKETS];
+        h[0] = 90; // ≤ 1 ms
+        h[5] = 9; // ≤ 50 ms
+        h[BUCKETS - 1] = 1; // slower than 2.5 s
+        acc.add(100, false, 4000, &h);
+        assert_eq!(acc.percentile(0.5), Some(1));
+        assert_eq!(acc.percentile(0.95), Some(50));
+        assert_eq!(acc.percentile(1.0), Some(4000));
+        assert_eq!(Acc::default().percentile(0.5), None);
+        assert_eq!(super::super::bucket_of(0), 0);
+        assert_eq!(super::super::bucket_of(3), 2);
+        assert_eq!(super::super::bucket_of(99_999), BUCKETS - 1);
+    }
+}

@@ -1,0 +1,65 @@
+-- Usage, continued (SQLite): a latency histogram per bucket (for p50 and p95), and the hour and
+-- day tables that old minute rows roll up into. Histogram bucket i counts calls of at most
+-- 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500 ms, and the last one everything slower.
+ALTER TABLE usage_minutes ADD COLUMN lat_b0 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b1 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b2 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b3 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b4 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b5 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b6 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b7 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b8 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b9 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b10 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE usage_minutes ADD COLUMN lat_b11 INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE usage_hours (
+    workspace_id   TEXT NOT NULL,
+    environment    TEXT NOT NULL,
+    hour           INTEGER NOT NULL,
+    caller         TEXT NOT NULL,
+    tool           TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    calls          INTEGER NOT NULL,
+    latency_ms_sum INTEGER NOT NULL,
+    latency_ms_max INTEGER NOT NULL,
+    lat_b0 INTEGER NOT NULL DEFAULT 0,
+    lat_b1 INTEGER NOT NULL DEFAULT 0,
+    lat_b2 INTEGER NOT NULL DEFAULT 0,
+    lat_b3 INTEGER NOT NULL DEFAULT 0,
+    lat_b4 INTEGER NOT NULL DEFAULT 0,
+    lat_b5 INTEGER NOT NULL DEFAULT 0,
+    lat_b6 INTEGER NOT NULL DEFAULT 0,
+    lat_b7 INTEGER NOT NULL DEFAULT 0,
+    lat_b8 INTEGER NOT NULL DEFAULT 0,
+    lat_b9 INTEGER NOT NULL DEFAULT 0,
+    lat_b10 INTEGER NOT NULL DEFAULT 0,
+    lat_b11 INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace_id, environment, hour, caller, tool, outcome)
+);
+
+CREATE TABLE usage_days (
+    workspace_id   TEXT NOT NULL,
+    environment    TEXT NOT NULL,
+    day            INTEGER NOT NULL,
+    caller         TEXT NOT NULL,
+    tool           TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    calls          INTEGER NOT NULL,
+    latency_ms_sum INTEGER NOT NULL,
+    latency_ms_max INTEGER NOT NULL,
+    lat_b0 INTEGER NOT NULL DEFAULT 0,
+    lat_b1 INTEGER NOT NULL DEFAULT 0,
+    lat_b2 INTEGER NOT NULL DEFAULT 0,
+    lat_b3 INTEGER NOT NULL DEFAULT 0,
+    lat_b4 INTEGER NOT NULL DEFAULT 0,
+    lat_b5 INTEGER NOT NULL DEFAULT 0,
+    lat_b6 INTEGER NOT NULL DEFAULT 0,
+    lat_b7 INTEGER NOT NULL DEFAULT 0,
+    lat_b8 INTEGER NOT NULL DEFAULT 0,
+    lat_b9 INTEGER NOT NULL DEFAULT 0,
+    lat_b10 INTEGER NOT NULL DEFAULT 0,
+    lat_b11 INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace_id, environment, day, caller, tool, outcome)
+);

@@ -1,0 +1,77 @@
+//! `GET /w/{slug}/usage.csv`: the Usage page's numbers as CSV, for anyone who would rather read
+//! than look. Authenticated by the dashboard session like the page itself.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, Query, State},
+    response::{IntoResponse, Response},
+};
+use gatehouse_app::api::context::USER_ID_KEY;
+use gatehouse_core::{CoreError, clock::now_ms, keys::Environment, usage, workspaces};
+use http::{StatusCode, header};
+use tower_sessions::Session;
+
+use crate::state::AppState;
+
+fn plain(status: StatusCode, message: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.to_owned()).into_response()
+}
+
+pub async fn usage_csv(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    session: Session,
+) -> Response {
+    let Ok(Some(user_id)) = session.get::<String>(USER_ID_KEY).await else {
+        return plain(StatusCode::UNAUTHORIZED, "Sign in to download usage.");
+    };
+    let range = match usage::Range::parse(query.get("range").map(String::as_str).unwrap_or("")) {
+        Ok(r) => r,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "range must be 24h, 7d or 30d."),
+    };
+    let Some(env) = Environment::parse(query.get("environment").map(String::as_str).unwrap_or("live")) else {
+        return plain(StatusCode::BAD_REQUEST, "environment must be live or test.");
+    };
+    let m = match workspaces::membership(&state.db, &user_id, &slug).await {
+        Ok(m) => m,
+        Err(CoreError::NotFound) => return plain(StatusCode::NOT_FOUND, "No such workspace."),
+        Err(e) => {
+            tracing::error!(error = %e, "usage CSV: membership lookup failed");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.");
+        }
+    };
+    let report = match usage::report(&state.db, &m.workspace.id, env, range, now_ms()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "usage CSV: report failed");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.");
+        }
+    };
+    let mut csv = String::from("period_start_utc,calls,errors,p50_ms_at_most,p95_ms_at_most\n");
+    for p in &report.points {
+        let s = &p.summary;
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        csv.push_str(&format!("{},{},{},{},{}\n", iso(p.at), s.calls, s.errors, opt(s.p50_ms), opt(s.p95_ms)));
+    }
+    let filename =
+        format!("attachment; filename=\"usage-{}-{}-{}.csv\"", m.workspace.slug, env.as_str(), range.as_str());
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, filename),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+fn iso(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}

@@ -1,0 +1,202 @@
+//! Usage over HTTP: N calls in → N counted, by key, connector, tool and outcome, live and test
+//! apart; the Usage page's numbers, its CSV, the Overview's; bad ranges; roll-ups that keep totals.
+
+use serde_json::{Value, json};
+
+use crate::{
+    both_engines,
+    helpers::{Engine, TestApp, spawn_app, unique_email},
+};
+
+both_engines!(calls_are_reported_by_key_connector_tool_and_outcome, old_minutes_roll_up_without_changing_totals);
+
+async fn create_key(app: &TestApp, slug: &str, name: &str, env: &str, scopes: &[&str]) -> String {
+    let mut form = vec![("slug", slug), ("name", name), ("environment", env), ("expiry", "30d")];
+    form.extend(scopes.iter().map(|s| ("scopes[]", *s)));
+    let body: Value = app.call("/api/keys/create", &form).await.json().await.expect("json");
+    body["secret"].as_str().expect("secret").to_owned()
+}
+
+async fn call(app: &TestApp, bearer: &str, tool: &str, arguments: Value) {
+    let body =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
+    let res = app
+        .client
+        .post(app.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .bearer_auth(bearer)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST /mcp");
+    assert_eq!(res.status(), 200);
+}
+
+/// Waits for the recorder's periodic flush to have written `expected` calls.
+async fn wait_for_calls(app: &TestApp, expected: i64) {
+    for _ in 0..40 {
+        if app.count("SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM usage_minutes").await >= expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("usage was not flushed");
+}
+
+async fn calls_are_reported_by_key_connector_tool_and_outcome(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let slug = app.sign_up(&unique_email("use")).await;
+    let live = create_key(&app, &slug, "Nightly", "live", &["runs:read"]).await;
+    let test = create_key(&app, &slug, "Sandbox", "test", &["runs:read"]).await;
+    for _ in 0..5 {
+        call(&app, &live, "whoami", json!({})).await;
+    }
+    for _ in 0..2 {
+        call(&app, &live, "create_agent", json!({"name": "x"})).await;
+    }
+    call(&app, &live, "get_run", json!({"run_id": "run_nope"})).await;
+    for _ in 0..3 {
+        call(&app, &test, "whoami", json!({})).await;
+    }
+    let (_, tokens) = crate::oauth::connect(&app, &slug, "agents:read").await;
+    for _ in 0..2 {
+        call(&app, tokens["access_token"].as_str().expect("token"), "whoami", json!({})).await;
+    }
+    wait_for_calls(&app, 13).await;
+
+    let report: Value = app
+        .call("/api/usage/report", &[("slug", &slug), ("range", "24h"), ("environment", "live")])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["total"]["calls"], 10, "{report}");
+    assert_eq!(report["total"]["errors"], 3);
+    assert_eq!(report["total"]["p50_ms"], 1, "calls this fast fall in the first bucket");
+    assert_eq!(report["points"].as_array().expect("points").len(), 24);
+    let sum: i64 =
+        report["points"].as_array().expect("points").iter().map(|p| p["numbers"]["calls"].as_i64().unwrap_or(0)).sum();
+    assert_eq!(sum, 10);
+    let callers = report["callers"].as_array().expect("callers");
+    assert_eq!(
+        (callers[0]["name"].as_str(), callers[0]["kind"].as_str(), callers[0]["calls"].as_i64()),
+        (Some("Nightly"), Some("key"), Some(8))
+    );
+    assert_eq!(
+        (callers[1]["name"].as_str(), callers[1]["kind"].as_str(), callers[1]["calls"].as_i64()),
+        (Some("Claude"), Some("connector"), Some(2))
+    );
+    let tools = report["tools"].as_array().expect("tools");
+    let tool =
+        |name: &str| tools.iter().find(|t| t["name"] == name).map(|t| (t["calls"].as_i64(), t["errors"].as_i64()));
+    assert_eq!(tool("whoami"), Some((Some(7), Some(0))));
+    assert_eq!(tool("create_agent"), Some((Some(2), Some(2))));
+    assert_eq!(tool("get_run"), Some((Some(1), Some(1))));
+
+    let test_report: Value = app
+        .call("/api/usage/report", &[("slug", &slug), ("range", "7d"), ("environment", "test")])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(test_report["total"]["calls"], 3, "test traffic apart");
+    assert_eq!(test_report["points"].as_array().expect("points").len(), 28);
+
+    // The Overview: live calls over 24 hours, 7 and 30 days; the busiest this week.
+    let overview: Value = app.call("/api/usage/overview", &[("slug", &slug)]).await.json().await.expect("json");
+    for period in overview["periods"].as_array().expect("periods") {
+        assert_eq!(period[1]["calls"], 10, "{period}");
+    }
+    assert_eq!(overview["tools"][0]["name"], "whoami");
+    assert_eq!(overview["callers"][0]["name"], "Nightly");
+
+    // The CSV: a header and one row per period, the same totals.
+    let res = app.get(&format!("/w/{slug}/usage.csv?range=24h&environment=live")).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().expect("ascii").starts_with("text/csv"));
+    assert!(res.headers()["content-disposition"].to_str().expect("ascii").contains("attachment"));
+    let csv = res.text().await.expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "period_start_utc,calls,errors,p50_ms_at_most,p95_ms_at_most");
+    assert_eq!(lines.len(), 25);
+    let total: i64 =
+        lines[1..].iter().map(|l| l.split(',').nth(1).and_then(|c| c.parse::<i64>().ok()).unwrap_or(0)).sum();
+    assert_eq!(total, 10);
+
+    // Bad input: a clear error, nothing else.
+    assert_eq!(
+        app.call("/api/usage/report", &[("slug", &slug), ("range", "1y"), ("environment", "live")]).await.status(),
+        422
+    );
+    assert_eq!(
+        app.call("/api/usage/report", &[("slug", &slug), ("range", "7d"), ("environment", "prod")]).await.status(),
+        422
+    );
+    assert_eq!(app.get(&format!("/w/{slug}/usage.csv?range=-7d")).await.status(), 400);
+    let stranger = app.other_client();
+    assert_eq!(stranger.get(&format!("/w/{slug}/usage.csv")).await.status(), 401);
+    stranger.sign_up(&unique_email("str")).await;
+    assert_eq!(stranger.get(&format!("/w/{slug}/usage.csv")).await.status(), 404);
+    assert_eq!(
+        stranger
+            .call("/api/usage/report", &[("slug", &slug), ("range", "24h"), ("environment", "live")])
+            .await
+            .status(),
+        404
+    );
+}
+
+async fn old_minutes_roll_up_without_changing_totals(engine: Engine) {
+    use gatehouse_core::{
+        clock::{DAY, HOUR, MINUTE, now_ms},
+        keys::Environment,
+        usage::{Range, report, roll_up},
+    };
+    let app = spawn_app(engine).await;
+    let now = now_ms();
+    let three_days_ago = now - 3 * DAY;
+    let base = three_days_ago - three_days_ago.rem_euclid(HOUR);
+    // Six minutes in one hour, two outcomes; latencies in buckets 0 and 6.
+    for i in 0..6 {
+        let outcome = if i < 4 { "ok" } else { "NOT_FOUND" };
+        sqlx::query(
+            "INSERT INTO usage_minutes (workspace_id, environment, minute, caller, tool, outcome, calls, latency_ms_sum, latency_ms_max, lat_b0, lat_b6)
+             VALUES ('ws_x', 'live', $1, 'key_a', 'whoami', $2, 10, 100, 90, 9, 1)",
+        )
+        .bind(base + i * MINUTE)
+        .bind(outcome)
+        .execute(app.db.pool())
+        .await
+        .expect("insert");
+    }
+    // A recent minute stays a minute.
+    sqlx::query(
+        "INSERT INTO usage_minutes (workspace_id, environment, minute, caller, tool, outcome, calls, latency_ms_sum, latency_ms_max, lat_b0)
+         VALUES ('ws_x', 'live', $1, 'key_a', 'whoami', 'ok', 5, 5, 1, 5)",
+    )
+    .bind(now - now.rem_euclid(MINUTE))
+    .execute(app.db.pool())
+    .await
+    .expect("insert");
+    let before = report(&app.db, "ws_x", Environment::Live, Range::Week, now).await.expect("report");
+    assert_eq!((before.total.calls, before.total.errors), (65, 20));
+    assert_eq!(before.total.p95_ms, Some(100), "6 of 65 calls in the ≤100 ms bucket put p95 there");
+
+    let folded = roll_up(&app.db, now).await.expect("roll up");
+    assert_eq!(folded, 6);
+    assert_eq!(app.count("SELECT COUNT(*) FROM usage_minutes").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM usage_hours").await, 2, "one hour row per outcome");
+    assert_eq!(app.count("SELECT CAST(SUM(calls) AS BIGINT) FROM usage_hours").await, 60);
+    assert_eq!(app.count("SELECT CAST(SUM(lat_b6) AS BIGINT) FROM usage_hours").await, 6);
+    let after = report(&app.db, "ws_x", Environment::Live, Range::Week, now).await.expect("report");
+    assert_eq!(after.total, before.total, "the same totals and percentiles after the roll-up");
+    // Rolling up again changes nothing.
+    assert_eq!(roll_up(&app.db, now).await.expect("roll up"), 0);
+    // Hours older than 90 days become days.
+    sqlx::query("UPDATE usage_hours SET hour = hour - $1").bind(100 * DAY).execute(app.db.pool()).await.expect("age");
+    roll_up(&app.db, now).await.expect("roll up");
+    assert_eq!(app.count("SELECT COUNT(*) FROM usage_hours").await, 0);
+    assert_eq!(app.count("SELECT CAST(SUM(calls) AS BIGINT) FROM usage_days").await, 60);
+}
