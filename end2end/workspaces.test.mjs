@@ -88,14 +88,6 @@ test('an owner adds a member, who can see but not change', async () => {
   assert.equal(status, 403);
 });
 
-test('pages not built yet say so', async () => {
-  const page = await newPage(env.browser);
-  await signUp(page, env.server.url, uniqueEmail('hob'));
-  await page.getByRole('link', { name: 'Webhooks' }).first().click();
-  await page.getByTestId('not-built').waitFor();
-  assert.match(await page.getByTestId('not-built').textContent(), /Webhooks is not built yet/);
-});
-
 test('the audit log lists what happened and filters by kind', async () => {
   const page = await newPage(env.browser);
   await signUp(page, env.server.url, uniqueEmail('aud'));

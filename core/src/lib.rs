@@ -18,6 +18,7 @@ pub mod paging;
 pub mod runs;
 pub mod scopes;
 pub mod usage;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use db::{Db, DbEngine};

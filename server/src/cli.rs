@@ -64,6 +64,9 @@ pub struct ServeArgs {
     /// OAuth client registrations one address may make per minute.
     #[arg(long, env = "GATEHOUSE_OAUTH_REGISTRATIONS_PER_MINUTE", default_value_t = 10)]
     pub oauth_registrations_per_minute: i64,
+    /// Allow webhook URLs that resolve to private, loopback or link-local addresses.
+    #[arg(long, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhooks_allow_private: bool,
 }
 
 /// Runs the chosen subcommand.

@@ -23,6 +23,8 @@ pub struct Config {
     pub oauth_cleanup: CleanupPolicy,
     /// OAuth client registrations one address may make per minute.
     pub registrations_per_minute: i64,
+    /// Webhook URLs may point at private addresses.
+    pub webhooks_allow_private: bool,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             throttle,
             oauth_cleanup,
             registrations_per_minute: args.oauth_registrations_per_minute,
+            webhooks_allow_private: args.webhooks_allow_private,
         })
     }
 
@@ -68,6 +71,7 @@ impl Config {
             throttle: ThrottlePolicy::default(),
             oauth_cleanup: CleanupPolicy::default(),
             registrations_per_minute: 10,
+            webhooks_allow_private: false,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod usage_csv;
+pub mod webhook_worker;
 
 pub use config::Config;
 pub use startup::{Server, build_server};

@@ -44,6 +44,7 @@ pub struct Server {
     keys: KeyVerifier,
     usage: Arc<UsageRecorder>,
     cleanup: CleanupPolicy,
+    webhooks_allow_private: bool,
 }
 
 impl Server {
@@ -69,12 +70,15 @@ impl Server {
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
         let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup));
+        let webhooks = tokio::spawn(crate::webhook_worker::run(self.db.clone(), self.webhooks_allow_private));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await
             .context("the server stopped with an error")?;
         flusher.abort();
         cleaner.abort();
+        // Deliveries in flight keep their lock for a minute, then are sent again.
+        webhooks.abort();
         // What was noted after the last periodic flush.
         for last_used in [&self.keys.last_used, &self.keys.connector_last_used] {
             if let Err(e) = last_used.flush(&self.db).await {
@@ -115,6 +119,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     let keys = KeyVerifier::new(db.clone()).with_oauth_resource(&oauth::mcp_resource(&public_url));
     let usage = Arc::new(UsageRecorder::default());
     let cleanup = config.oauth_cleanup;
+    let webhooks_allow_private = config.webhooks_allow_private;
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -124,7 +129,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         oauth_limits: Arc::default(),
     };
     let router = router(state, sessions, secure);
-    Ok(Server { listener, router, public_url, db, keys, usage, cleanup })
+    Ok(Server { listener, router, public_url, db, keys, usage, cleanup, webhooks_allow_private })
 }
 
 /// The whole application: health checks, the dashboard pages and server functions, static files.

@@ -31,6 +31,7 @@ impl AppState {
             throttle: self.config.throttle.clone(),
             keys: self.keys.clone(),
             public_url: self.config.public_url.clone(),
+            webhooks_allow_private: self.config.webhooks_allow_private,
         }
     }
 }

@@ -52,6 +52,9 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
         "member.removed" => format!("Removed {}", text("email")),
         "member.left" => "Left the workspace".to_owned(),
         "member.role_changed" => format!("Made {} {}", text("email"), text("role")),
+        "webhook.created" => format!("Added webhook endpoint {}", text("url")),
+        "webhook.deleted" => format!("Deleted webhook endpoint {}", text("url")),
+        "webhook.secret_rolled" => "Rolled a webhook signing secret".to_owned(),
         "signin.failed" => "Failed sign-in (wrong password)".to_owned(),
         other => other.to_owned(),
     }

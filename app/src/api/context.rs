@@ -21,6 +21,8 @@ pub struct ServerContext {
     pub keys: KeyVerifier,
     /// The external base URL: the OAuth issuer.
     pub public_url: String,
+    /// Webhook URLs may point at private addresses.
+    pub webhooks_allow_private: bool,
 }
 
 /// The shared state, provided by the server for each request.

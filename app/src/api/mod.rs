@@ -13,4 +13,5 @@ pub mod keys;
 pub mod oauth;
 pub mod types;
 pub mod usage;
+pub mod webhooks;
 pub mod workspaces;

@@ -146,17 +146,3 @@ pub fn PageHeader(
         </div>
     }
 }
-
-/// A plain notice for a section that is not built yet.
-#[component]
-pub fn NotBuiltYet(#[prop(into)] title: String, #[prop(into)] what: String) -> impl IntoView {
-    view! {
-        <PageHeader title=title.clone() description=what.clone() />
-        <div class="rounded-xl border border-dashed border-slate-300 bg-white p-8 text-center" data-testid="not-built">
-            <p class="text-base font-medium text-slate-900">{format!("{title} is not built yet.")}</p>
-            <p class="mx-auto mt-2 max-w-md text-sm text-slate-600">
-                "This section is on the roadmap and does nothing in this version. Nothing here is hidden from you: it simply does not exist yet."
-            </p>
-        </div>
-    }
-}

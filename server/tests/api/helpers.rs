@@ -95,9 +95,15 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
     }
 }
 
-/// A client that keeps cookies and does not follow redirects (tests look at them).
+/// A client that keeps cookies and does not follow redirects (tests look at them). A request
+/// that gets no answer fails its test after a minute instead of hanging the run.
 pub fn new_client() -> Client {
-    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("client")
 }
 
 impl TestApp {

@@ -11,4 +11,5 @@ mod mcp;
 mod oauth;
 mod safety;
 mod usage;
+mod webhooks;
 mod workspaces;

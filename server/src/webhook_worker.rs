@@ -1,0 +1,89 @@
+//! The webhook worker: turns new events into deliveries, claims the due ones, and POSTs each
+//! signed body to its endpoint — in its own tasks, with a 10-second timeout and no redirects, so a
+//! slow or dead receiver holds up nothing but its own delivery.
+
+use std::time::Duration;
+
+use gatehouse_core::{
+    Db,
+    clock::now_ms,
+    webhooks::{self, Due, WebhookUrl, signing},
+};
+
+/// How often the worker looks for work.
+const TICK: Duration = Duration::from_millis(500);
+/// Deliveries sent at once.
+const BATCH: i64 = 16;
+
+pub async fn run(db: Db, allow_private: bool) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Gatehouse-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the webhook HTTP client; webhooks are not delivered");
+            return;
+        }
+    };
+    let mut every = tokio::time::interval(TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = webhooks::fan_out(&db).await {
+            tracing::warn!(error = %e, "could not turn events into webhook deliveries; will retry");
+        }
+        let due = match webhooks::claim_due(&db, now_ms(), BATCH).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read due webhook deliveries; will retry");
+                continue;
+            }
+        };
+        for delivery in due {
+            tokio::spawn(deliver(db.clone(), client.clone(), delivery, allow_private));
+        }
+    }
+}
+
+async fn deliver(db: Db, client: reqwest::Client, d: Due, allow_private: bool) {
+    let result = send(&client, &d, allow_private).await;
+    if let Err(e) = &result {
+        tracing::info!(delivery = %d.id, error = %e, "webhook delivery failed; it will be retried");
+    }
+    if let Err(e) = webhooks::record_attempt(&db, &d.id, result, now_ms()).await {
+        tracing::warn!(error = %e, delivery = %d.id, "could not record a webhook attempt");
+    }
+}
+
+async fn send(client: &reqwest::Client, d: &Due, allow_private: bool) -> Result<u16, String> {
+    // Checked again at each attempt: the host's address may have changed since it was added.
+    let url = WebhookUrl::parse(&d.url).map_err(|e| e.to_string())?;
+    url.check_reachable(allow_private).await.map_err(|e| match e {
+        gatehouse_core::CoreError::Invalid { message, .. } => message,
+        other => other.to_string(),
+    })?;
+    let timestamp = now_ms() / 1000;
+    let secrets: Vec<&str> = d.secrets.iter().map(String::as_str).collect();
+    let signature = signing::header(&secrets, timestamp, d.payload.as_bytes());
+    let response = client
+        .post(url.as_str())
+        .header("content-type", "application/json")
+        .header("gatehouse-signature", signature)
+        .header("gatehouse-event", &d.event_type)
+        .header("gatehouse-delivery", &d.id)
+        .body(d.payload.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "the receiver did not answer within 10 seconds".to_owned()
+            } else {
+                "the receiver could not be reached".to_owned()
+            }
+        })?;
+    Ok(response.status().as_u16())
+}
