@@ -96,12 +96,13 @@ pub(crate) async fn record_failed_sign_in(db: &Db, user_id: &str, ip: Option<&st
 }
 
 /// The kinds of entry the log can be filtered by: the part of an action before its dot.
-pub const KINDS: [(&str, &str); 6] = [
+pub const KINDS: [(&str, &str); 7] = [
     ("key", "API keys"),
     ("connector", "Connectors"),
     ("device", "Devices"),
     ("member", "Members"),
     ("webhook", "Webhooks"),
+    ("usage", "Usage alerts"),
     ("signin", "Sign-ins"),
 ];
 

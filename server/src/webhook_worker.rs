@@ -12,6 +12,8 @@ use gatehouse_core::{
 
 /// How often the worker looks for work.
 const TICK: Duration = Duration::from_millis(500);
+/// Ticks between checks for expiring keys and usage thresholds (a minute).
+const NOTICES_EVERY: u64 = 120;
 /// Deliveries sent at once.
 const BATCH: i64 = 16;
 
@@ -31,8 +33,20 @@ pub async fn run(db: Db, allow_private: bool) {
     };
     let mut every = tokio::time::interval(TICK);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
     loop {
         every.tick().await;
+        // Once a minute: keys about to expire, and daily usage thresholds reached.
+        if ticks.is_multiple_of(NOTICES_EVERY) {
+            let now = now_ms();
+            if let Err(e) = webhooks::notify_expiring_keys(&db, now).await {
+                tracing::warn!(error = %e, "could not check for expiring keys; will retry");
+            }
+            if let Err(e) = webhooks::notify_usage_thresholds(&db, now).await {
+                tracing::warn!(error = %e, "could not check usage thresholds; will retry");
+            }
+        }
+        ticks += 1;
         if let Err(e) = webhooks::fan_out(&db).await {
             tracing::warn!(error = %e, "could not turn events into webhook deliveries; will retry");
         }

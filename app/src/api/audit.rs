@@ -36,6 +36,22 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
         "key.created" => format!("Created API key \u{201c}{}\u{201d} ({})", text("name"), text("environment")),
         "key.edited" => format!("Edited API key \u{201c}{}\u{201d}", text("name")),
         "key.rolled" => format!("Rolled API key \u{201c}{}\u{201d} (grace: {})", text("name"), text("grace")),
+        "key.expiring" => {
+            let days = details.get("days").and_then(|v| v.as_i64()).unwrap_or(7);
+            format!(
+                "API key \u{201c}{}\u{201d} stops working in {days} day{}",
+                text("name"),
+                if days == 1 { "" } else { "s" }
+            )
+        }
+        "usage.threshold" => format!(
+            "Live calls today reached the alert of {}",
+            details.get("threshold").and_then(|v| v.as_i64()).unwrap_or_default()
+        ),
+        "webhook.threshold_set" => match details.get("threshold").and_then(|v| v.as_i64()) {
+            Some(t) => format!("Set the daily usage alert to {t} calls"),
+            None => "Turned the daily usage alert off".to_owned(),
+        },
         "key.revoked" => format!("Revoked API key \u{201c}{}\u{201d}", text("name")),
         "connector.approved" => format!("Connected {} (returns to {})", text("client_name"), text("redirect_host")),
         "connector.removed" => {

@@ -37,6 +37,8 @@ pub struct WebhooksPage {
     /// (event, what it means).
     pub events: Vec<(String, String)>,
     pub now: i64,
+    /// The daily alert of live calls, if set.
+    pub usage_threshold: Option<i64>,
 }
 
 #[server(endpoint = "webhooks/list")]
@@ -73,6 +75,7 @@ pub async fn list_webhooks(slug: String) -> Result<WebhooksPage, AppError> {
         endpoints,
         events: webhooks::EVENTS.iter().map(|(n, d)| ((*n).to_owned(), (*d).to_owned())).collect(),
         now: now_ms(),
+        usage_threshold: webhooks::usage_threshold(&ctx.db, &user_id, &slug).await.map_err(fail)?,
     })
 }
 
@@ -120,4 +123,22 @@ pub async fn redeliver_webhook(slug: String, delivery_id: String) -> Result<Stri
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
     gatehouse_core::webhooks::redeliver(&ctx.db, &actor(&user_id).await, &slug, &delivery_id).await.map_err(fail)
+}
+
+/// Sets the daily usage alert (empty turns it off).
+#[server(endpoint = "webhooks/threshold")]
+pub async fn set_usage_threshold(slug: String, threshold: String) -> Result<(), AppError> {
+    use gatehouse_core::CoreError;
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let value = match threshold.trim() {
+        "" => None,
+        t => Some(t.parse::<i64>().map_err(|_| {
+            fail(CoreError::invalid(
+                "threshold",
+                "Enter a whole number of calls, or leave it empty to turn the alert off.",
+            ))
+        })?),
+    };
+    gatehouse_core::webhooks::set_usage_threshold(&ctx.db, &actor(&user_id).await, &slug, value).await.map_err(fail)
 }

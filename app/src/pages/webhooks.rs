@@ -7,8 +7,8 @@ use leptos_meta::Title;
 
 use crate::{
     api::webhooks::{
-        CreateWebhook, DeleteWebhook, EndpointView, RedeliverWebhook, RollWebhookSecret, TestWebhook,
-        WebhooksPage as Page, list_webhooks,
+        CreateWebhook, DeleteWebhook, EndpointView, RedeliverWebhook, RollWebhookSecret, SetUsageThreshold,
+        TestWebhook, WebhooksPage as Page, list_webhooks,
     },
     components::{FormAlert, PageHeader, SubmitButton, TextField, field_error, format_date},
     pages::dashboard::use_slug,
@@ -21,6 +21,7 @@ struct Actions {
     roll: ServerAction<RollWebhookSecret>,
     test: ServerAction<TestWebhook>,
     redeliver: ServerAction<RedeliverWebhook>,
+    threshold: ServerAction<SetUsageThreshold>,
 }
 
 fn time(ms: i64) -> String {
@@ -37,6 +38,7 @@ pub fn WebhooksPage() -> impl IntoView {
         roll: ServerAction::new(),
         test: ServerAction::new(),
         redeliver: ServerAction::new(),
+        threshold: ServerAction::new(),
     };
     let data = Resource::new(
         move || {
@@ -47,6 +49,7 @@ pub fn WebhooksPage() -> impl IntoView {
                 actions.roll.version().get(),
                 actions.test.version().get(),
                 actions.redeliver.version().get(),
+                actions.threshold.version().get(),
             )
         },
         |(slug, ..)| list_webhooks(slug),
@@ -97,6 +100,14 @@ fn Body(page: Page, actions: Actions) -> impl IntoView {
                 <SubmitButton label="Add endpoint" pending=actions.create.pending() />
             </ActionForm>
         </details>
+        <ActionForm action=actions.threshold attr:class="mb-6 flex flex-wrap items-end gap-3 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <input type="hidden" name="slug" value=move || slug.get() />
+            <div class="min-w-[16rem] flex-1">
+                <TextField name="threshold" label="Daily usage alert (live calls; empty: off)" kind="number" value=page.usage_threshold.map(|t| t.to_string()).unwrap_or_default()
+                    hint="When today's live calls reach this number, subscribed endpoints get usage.threshold (once a day)." error=field_error(actions.threshold.value(), "threshold") />
+            </div>
+            <SubmitButton label="Save alert" pending=actions.threshold.pending() tone="secondary" />
+        </ActionForm>
         {if page.endpoints.is_empty() {
             view! {
                 <div class="rounded-xl border border-dashed border-slate-300 bg-white p-8 text-center" data-testid="webhooks-empty">

@@ -7,10 +7,12 @@
 
 mod address;
 mod deliveries;
+mod notices;
 pub mod signing;
 
 pub use address::{WebhookUrl, is_private};
 pub use deliveries::{Delivery, Due, claim_due, fan_out, list_deliveries, record_attempt, redeliver, send_test};
+pub use notices::{notify_expiring_keys, notify_usage_thresholds, set_usage_threshold, usage_threshold};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -25,12 +27,14 @@ use crate::{
 };
 
 /// The events an endpoint can subscribe to, with what they mean.
-pub const EVENTS: [(&str, &str); 5] = [
+pub const EVENTS: [(&str, &str); 7] = [
     ("key.created", "An API key was created"),
     ("key.revoked", "An API key was revoked"),
+    ("key.expiring", "An API key stops working in 7 days (and again 1 day before)"),
     ("connector.approved", "An app or device was connected"),
     ("connector.removed", "A connector was removed"),
     ("connector.rebound", "A connector was moved to another workspace"),
+    ("usage.threshold", "Live calls today reached the workspace's daily alert"),
 ];
 
 /// How long the previous secret keeps signing after a roll.

@@ -18,11 +18,18 @@ macro_rules! both_engines {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name($crate::helpers::Engine::Sqlite).await }
+            async fn sqlite() { $crate::helpers::within_limit(super::$name($crate::helpers::Engine::Sqlite)).await }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name($crate::helpers::Engine::Postgres).await }
+            async fn postgres() { $crate::helpers::within_limit(super::$name($crate::helpers::Engine::Postgres)).await }
         }
     )*};
+}
+
+/// Runs a test body, failing it (rather than hanging the whole run) after three minutes.
+pub async fn within_limit(body: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(std::time::Duration::from_secs(180), body).await.is_err() {
+        panic!("the test did not finish within three minutes");
+    }
 }
 
 pub struct TestApp {

@@ -16,7 +16,11 @@ use crate::{
     helpers::{Engine, TestApp, spawn_app, spawn_app_with, unique_email},
 };
 
-both_engines!(webhooks_are_signed_retried_and_redelivered, webhook_input_is_checked);
+both_engines!(
+    webhooks_are_signed_retried_and_redelivered,
+    webhook_input_is_checked,
+    expiring_keys_and_usage_thresholds_are_announced
+);
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -236,4 +240,93 @@ async fn webhook_input_is_checked(engine: Engine) {
         assert!(res.text().await.expect("body").contains(names), "{url}");
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints").await, 0);
+}
+
+async fn expiring_keys_and_usage_thresholds_are_announced(engine: Engine) {
+    use gatehouse_core::{
+        clock::{HOUR, now_ms},
+        webhooks::{notify_expiring_keys, notify_usage_thresholds},
+    };
+    let app = spawn_app_with(engine, |c| c.webhooks_allow_private = true).await;
+    let slug = app.sign_up(&unique_email("notice")).await;
+    let (url, r) = receiver().await;
+    app.call(
+        "/api/webhooks/create",
+        &[("slug", &slug), ("url", &url), ("events[]", "key.expiring"), ("events[]", "usage.threshold")],
+    )
+    .await;
+    let key = create_key(&app, &slug, "Soon").await;
+    let key_id = key["id"].as_str().expect("id").to_owned();
+
+    // 30 days left: nothing. 6 days: the 7-day notice, once. 20 hours: the 1-day notice, once.
+    assert_eq!(notify_expiring_keys(&app.db, now_ms()).await.expect("notices"), 0);
+    sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
+        .bind(now_ms() + 144 * HOUR)
+        .bind(&key_id)
+        .execute(app.db.pool())
+        .await
+        .expect("soon");
+    assert_eq!(notify_expiring_keys(&app.db, now_ms()).await.expect("notices"), 1);
+    assert_eq!(notify_expiring_keys(&app.db, now_ms()).await.expect("notices"), 0);
+    let got = wait_for(&r, 1).await;
+    let event: Value = serde_json::from_str(&got[0].1).expect("json");
+    assert_eq!((event["type"].as_str(), event["data"]["days"].as_i64()), (Some("key.expiring"), Some(7)));
+    assert_eq!(event["data"]["key_id"], key_id.as_str());
+    sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
+        .bind(now_ms() + 20 * HOUR)
+        .bind(&key_id)
+        .execute(app.db.pool())
+        .await
+        .expect("sooner");
+    assert_eq!(notify_expiring_keys(&app.db, now_ms()).await.expect("notices"), 1);
+    assert_eq!(notify_expiring_keys(&app.db, now_ms()).await.expect("notices"), 0);
+    let got = wait_for(&r, 2).await;
+    let event: Value = serde_json::from_str(&got[1].1).expect("json");
+    assert_eq!(event["data"]["days"], 1);
+
+    // The daily threshold: a bad value is refused and stores nothing; reached once, announced once.
+    for bad in ["-5", "0", "many"] {
+        let res = app.call("/api/webhooks/threshold", &[("slug", &slug), ("threshold", bad)]).await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces WHERE usage_threshold_daily IS NOT NULL").await, 0);
+    assert_eq!(app.call("/api/webhooks/threshold", &[("slug", &slug), ("threshold", "3")]).await.status(), 200);
+    let page: Value = app.call("/api/webhooks/list", &[("slug", &slug)]).await.json().await.expect("json");
+    assert_eq!(page["usage_threshold"], 3);
+    sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
+        .bind(now_ms() + 20 * HOUR)
+        .bind(&key_id)
+        .execute(app.db.pool())
+        .await
+        .expect("valid");
+    assert_eq!(notify_usage_thresholds(&app.db, now_ms()).await.expect("thresholds"), 0, "no calls yet");
+    let secret = key["secret"].as_str().expect("secret").to_owned();
+    for _ in 0..3 {
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
+        let res = app
+            .client
+            .post(app.url("/mcp"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .bearer_auth(&secret)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST /mcp");
+        assert_eq!(res.status(), 200);
+    }
+    for _ in 0..40 {
+        if app.count("SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM usage_minutes").await >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(notify_usage_thresholds(&app.db, now_ms()).await.expect("thresholds"), 1);
+    assert_eq!(notify_usage_thresholds(&app.db, now_ms()).await.expect("thresholds"), 0, "once a day");
+    let got = wait_for(&r, 3).await;
+    let event: Value = serde_json::from_str(&got[2].1).expect("json");
+    assert_eq!(
+        (event["type"].as_str(), event["data"]["threshold"].as_i64(), event["data"]["calls"].as_i64()),
+        (Some("usage.threshold"), Some(3), Some(3))
+    );
 }
