@@ -27,9 +27,18 @@ pub async fn usage_csv(
     let Ok(Some(user_id)) = session.get::<String>(USER_ID_KEY).await else {
         return plain(StatusCode::UNAUTHORIZED, "Sign in to download usage.");
     };
-    let range = match usage::Range::parse(query.get("range").map(String::as_str).unwrap_or("")) {
-        Ok(r) => r,
-        Err(_) => return plain(StatusCode::BAD_REQUEST, "range must be 24h, 7d or 30d."),
+    let arg = |name: &str| query.get(name).map(String::as_str).unwrap_or("").to_owned();
+    let (window, label) = if !arg("from").is_empty() || !arg("to").is_empty() {
+        match usage::Window::days(&arg("from"), &arg("to")) {
+            Ok(w) => (w, format!("{}-to-{}", arg("from"), arg("to"))),
+            Err(CoreError::Invalid { message, .. }) => return plain(StatusCode::BAD_REQUEST, &message),
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "from and to must be dates like 2026-11-01."),
+        }
+    } else {
+        match usage::Range::parse(&arg("range")) {
+            Ok(r) => (usage::Window::preset(r, now_ms()), r.as_str().to_owned()),
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "range must be 24h, 7d or 30d."),
+        }
     };
     let Some(env) = Environment::parse(query.get("environment").map(String::as_str).unwrap_or("live")) else {
         return plain(StatusCode::BAD_REQUEST, "environment must be live or test.");
@@ -42,7 +51,7 @@ pub async fn usage_csv(
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.");
         }
     };
-    let report = match usage::report(&state.db, &m.workspace.id, env, range, now_ms()).await {
+    let report = match usage::report(&state.db, &m.workspace.id, env, window).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "usage CSV: report failed");
@@ -55,8 +64,7 @@ pub async fn usage_csv(
         let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         csv.push_str(&format!("{},{},{},{},{}\n", iso(p.at), s.calls, s.errors, opt(s.p50_ms), opt(s.p95_ms)));
     }
-    let filename =
-        format!("attachment; filename=\"usage-{}-{}-{}.csv\"", m.workspace.slug, env.as_str(), range.as_str());
+    let filename = format!("attachment; filename=\"usage-{}-{}-{label}.csv\"", m.workspace.slug, env.as_str());
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -40,7 +40,11 @@ pub struct TopView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageView {
+    /// 24h, 7d, 30d, or empty for a custom range of days.
     pub range: String,
+    /// The custom range's days (`YYYY-MM-DD`), when one was chosen.
+    pub from_day: String,
+    pub to_day: String,
     pub range_label: String,
     pub environment: String,
     pub step: i64,
@@ -70,13 +74,26 @@ fn tops(items: Vec<gatehouse_core::usage::TopItem>) -> Vec<TopView> {
     items.into_iter().map(|t| TopView { name: t.name, kind: t.kind, calls: t.calls, errors: t.errors }).collect()
 }
 
-/// The Usage page: a range (24h, 7d, 30d) of live or test traffic.
+/// The Usage page: a range (24h, 7d, 30d, or whole days `from`–`to`) of live or test traffic.
 #[server(endpoint = "usage/report")]
-pub async fn load_usage(slug: String, range: String, environment: String) -> Result<UsageView, AppError> {
+pub async fn load_usage(
+    slug: String,
+    range: String,
+    environment: String,
+    #[server(default)] from: String,
+    #[server(default)] to: String,
+) -> Result<UsageView, AppError> {
     use gatehouse_core::{CoreError, clock::now_ms, keys::Environment, usage, workspaces};
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
-    let range = usage::Range::parse(&range).map_err(fail)?;
+    let custom = !from.trim().is_empty() || !to.trim().is_empty();
+    let (window, range_code, label) = if custom {
+        let w = usage::Window::days(&from, &to).map_err(fail)?;
+        (w, String::new(), format!("{} to {}", from.trim(), to.trim()))
+    } else {
+        let r = usage::Range::parse(&range).map_err(fail)?;
+        (usage::Window::preset(r, now_ms()), r.as_str().to_owned(), r.label().to_owned())
+    };
     let env = match environment.as_str() {
         "" => Environment::Live,
         other => {
@@ -84,10 +101,12 @@ pub async fn load_usage(slug: String, range: String, environment: String) -> Res
         }
     };
     let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
-    let report = usage::report(&ctx.db, &m.workspace.id, env, range, now_ms()).await.map_err(fail)?;
+    let report = usage::report(&ctx.db, &m.workspace.id, env, window).await.map_err(fail)?;
     Ok(UsageView {
-        range: range.as_str().to_owned(),
-        range_label: range.label().to_owned(),
+        range: range_code,
+        from_day: if custom { from.trim().to_owned() } else { String::new() },
+        to_day: if custom { to.trim().to_owned() } else { String::new() },
+        range_label: label,
         environment: env.as_str().to_owned(),
         step: report.step,
         points: report.points.into_iter().map(|p| PointView { at: p.at, numbers: numbers(p.summary) }).collect(),

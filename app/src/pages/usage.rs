@@ -23,9 +23,15 @@ pub fn UsagePage() -> impl IntoView {
     let data = Resource::new(
         move || {
             let q = query.read();
-            (slug.get(), q.get("range").unwrap_or_default(), q.get("environment").unwrap_or_default())
+            (
+                slug.get(),
+                q.get("range").unwrap_or_default(),
+                q.get("environment").unwrap_or_default(),
+                q.get("from").unwrap_or_default(),
+                q.get("to").unwrap_or_default(),
+            )
         },
-        |(slug, range, env)| load_usage(slug, range, env),
+        |(slug, range, env, from, to)| load_usage(slug, range, env, from, to),
     );
     view! {
         <Title text="Usage · Gatehouse" />
@@ -79,7 +85,18 @@ fn Body(usage: UsageView) -> impl IntoView {
     let slug = use_slug();
     let select = "rounded-lg border border-slate-300 bg-white px-2 py-1.5 text-sm";
     let t: Numbers = usage.total;
-    let csv = format!("/w/{}/usage.csv?range={}&environment={}", slug.get_untracked(), usage.range, usage.environment);
+    let csv = if usage.range.is_empty() {
+        format!(
+            "/w/{}/usage.csv?from={}&to={}&environment={}",
+            slug.get_untracked(),
+            usage.from_day,
+            usage.to_day,
+            usage.environment
+        )
+    } else {
+        format!("/w/{}/usage.csv?range={}&environment={}", slug.get_untracked(), usage.range, usage.environment)
+    };
+    let (from_day, to_day) = (usage.from_day.clone(), usage.to_day.clone());
     let step = usage.step;
     let empty = t.calls == 0;
     let range = usage.range.clone();
@@ -92,6 +109,14 @@ fn Body(usage: UsageView) -> impl IntoView {
                     {[("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days")].into_iter()
                         .map(|(v, l)| view! { <option value=v selected=range == v>{l}</option> }).collect_view()}
                 </select>
+            </div>
+            <div>
+                <label for="usage-from" class="block text-xs font-medium text-slate-700">"Or from"</label>
+                <input id="usage-from" name="from" type="date" value=from_day class=select />
+            </div>
+            <div>
+                <label for="usage-to" class="block text-xs font-medium text-slate-700">"to (UTC days, at most 90)"</label>
+                <input id="usage-to" name="to" type="date" value=to_day class=select />
             </div>
             <div>
                 <label for="usage-env" class="block text-xs font-medium text-slate-700">"Traffic"</label>

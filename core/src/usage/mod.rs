@@ -6,7 +6,7 @@
 mod report;
 mod rollup;
 
-pub use report::{Breakdown, Point, Range, Report, Summary, TopItem, overview, report};
+pub use report::{Breakdown, MAX_CUSTOM_DAYS, Point, Range, Report, Summary, TopItem, Window, overview, report};
 pub use rollup::roll_up;
 
 /// Upper bounds (ms, inclusive) of the latency histogram's buckets; the last bucket takes the rest.

@@ -69,6 +69,80 @@ impl Range {
     }
 }
 
+/// The longest custom range.
+pub const MAX_CUSTOM_DAYS: i64 = 90;
+
+/// The stretch of time a report covers, cut into points of `step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: Millis,
+    pub to: Millis,
+    pub step: Millis,
+}
+
+impl Window {
+    /// The preset `range` ending with the period that holds `now`.
+    pub fn preset(range: Range, now: Millis) -> Self {
+        let step = range.step();
+        let to = now - now.rem_euclid(step) + step;
+        Window { from: to - range.length(), to, step }
+    }
+
+    /// Whole UTC days from `from` to `to` (both `YYYY-MM-DD`, inclusive), at most 90 days.
+    pub fn days(from: &str, to: &str) -> CoreResult<Self> {
+        let start = parse_day(from).ok_or_else(|| CoreError::invalid("from", "Enter the start date as YYYY-MM-DD."))?;
+        let end = parse_day(to).ok_or_else(|| CoreError::invalid("to", "Enter the end date as YYYY-MM-DD."))? + DAY;
+        if end <= start {
+            return Err(CoreError::invalid("to", "The end date is before the start date."));
+        }
+        if end - start > MAX_CUSTOM_DAYS * DAY {
+            return Err(CoreError::invalid("to", format!("Choose at most {MAX_CUSTOM_DAYS} days.")));
+        }
+        let length = end - start;
+        let step = if length <= 2 * DAY {
+            HOUR
+        } else if length <= 14 * DAY {
+            6 * HOUR
+        } else {
+            DAY
+        };
+        Ok(Window { from: start, to: end, step })
+    }
+}
+
+/// Unix milliseconds at the start of a `YYYY-MM-DD` UTC day.
+fn parse_day(value: &str) -> Option<Millis> {
+    let mut parts = value.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    let month_days = [
+        31,
+        if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > month_days[usize::try_from(m - 1).ok()?] {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * DAY)
+}
+
 /// Calls, errors and latency over some stretch of time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -255,14 +329,12 @@ fn top(map: HashMap<String, Acc>, name_of: impl Fn(&str) -> (String, String), li
     items
 }
 
-/// The Usage page's numbers for one environment over `range`, ending at `now`.
-pub async fn report(db: &Db, workspace_id: &str, env: Environment, range: Range, now: Millis) -> CoreResult<Report> {
-    let step = range.step();
-    let to = now - now.rem_euclid(step) + step;
-    let from = to - range.length();
+/// The Usage page's numbers for one environment over `window`.
+pub async fn report(db: &Db, workspace_id: &str, env: Environment, window: Window) -> CoreResult<Report> {
+    let Window { from, to, step } = window;
     let found = rows(db, workspace_id, env, from, to, step).await?;
     let names = caller_names(db, workspace_id).await?;
-    let mut points: Vec<Acc> = vec![Acc::default(); usize::try_from(range.length() / step).unwrap_or(0)];
+    let mut points: Vec<Acc> = vec![Acc::default(); usize::try_from((to - from) / step).unwrap_or(0)];
     let mut total = Acc::default();
     let mut callers: HashMap<String, Acc> = HashMap::new();
     let mut tools: HashMap<String, Acc> = HashMap::new();
@@ -301,7 +373,7 @@ pub async fn overview(db: &Db, workspace_id: &str, now: Millis) -> CoreResult<(V
     let mut summaries = Vec::new();
     let mut week = Breakdown::default();
     for range in Range::ALL {
-        let r = report(db, workspace_id, Environment::Live, range, now).await?;
+        let r = report(db, workspace_id, Environment::Live, Window::preset(range, now)).await?;
         if range == Range::Week {
             week = Breakdown {
                 callers: r.breakdown.callers.into_iter().take(5).collect(),
@@ -316,6 +388,21 @@ pub async fn overview(db: &Db, workspace_id: &str, now: Millis) -> CoreResult<(V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_windows() {
+        assert_eq!(parse_day("1970-01-02"), Some(DAY));
+        assert_eq!(parse_day("2026-11-23"), Some(1_795_392_000_000));
+        assert_eq!(parse_day("2024-02-29").map(|d| d % DAY), Some(0));
+        assert!(parse_day("2023-02-29").is_none());
+        assert!(parse_day("2026-13-01").is_none());
+        assert!(parse_day("yesterday").is_none());
+        let w = Window::days("2026-11-01", "2026-11-01").expect("one day");
+        assert_eq!((w.to - w.from, w.step), (DAY, HOUR));
+        assert_eq!(Window::days("2026-11-01", "2026-11-10").expect("ten days").step, 6 * HOUR);
+        assert!(Window::days("2026-11-10", "2026-11-01").is_err(), "reversed");
+        assert!(Window::days("2026-01-01", "2026-06-01").is_err(), "too long");
+    }
 
     #[test]
     fn percentiles_come_from_the_histogram() {

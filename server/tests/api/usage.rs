@@ -125,6 +125,39 @@ async fn calls_are_reported_by_key_connector_tool_and_outcome(engine: Engine) {
         lines[1..].iter().map(|l| l.split(',').nth(1).and_then(|c| c.parse::<i64>().ok()).unwrap_or(0)).sum();
     assert_eq!(total, 10);
 
+    // A custom range of whole days: today alone holds the calls.
+    let today = gatehouse_app::components::format_date(gatehouse_core::clock::now_ms());
+    let custom: Value = app
+        .call(
+            "/api/usage/report",
+            &[("slug", &slug), ("range", ""), ("environment", "live"), ("from", &today), ("to", &today)],
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(custom["total"]["calls"], 10, "{custom}");
+    assert_eq!(custom["points"].as_array().expect("points").len(), 24, "hourly for one day");
+    let res = app.get(&format!("/w/{slug}/usage.csv?from={today}&to={today}&environment=live")).await;
+    assert_eq!(res.status(), 200);
+    for (from, to, names) in [
+        ("2026-11-20", "2026-11-01", "before the start"),
+        ("2026-01-01", "2026-12-31", "at most 90 days"),
+        ("2026-02-30", "2026-03-01", "YYYY-MM-DD"),
+        ("", "2026-03-01", "YYYY-MM-DD"),
+    ] {
+        let res = app
+            .call(
+                "/api/usage/report",
+                &[("slug", &slug), ("range", ""), ("environment", "live"), ("from", from), ("to", to)],
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{from}..{to}");
+        assert!(res.text().await.expect("body").contains(names), "{from}..{to}");
+        let res = app.get(&format!("/w/{slug}/usage.csv?from={from}&to={to}")).await;
+        assert_eq!(res.status(), 400, "{from}..{to}");
+    }
+
     // Bad input: a clear error, nothing else.
     assert_eq!(
         app.call("/api/usage/report", &[("slug", &slug), ("range", "1y"), ("environment", "live")]).await.status(),
@@ -152,7 +185,7 @@ async fn old_minutes_roll_up_without_changing_totals(engine: Engine) {
     use gatehouse_core::{
         clock::{DAY, HOUR, MINUTE, now_ms},
         keys::Environment,
-        usage::{Range, report, roll_up},
+        usage::{Range, Window, report, roll_up},
     };
     let app = spawn_app(engine).await;
     let now = now_ms();
@@ -180,7 +213,7 @@ async fn old_minutes_roll_up_without_changing_totals(engine: Engine) {
     .execute(app.db.pool())
     .await
     .expect("insert");
-    let before = report(&app.db, "ws_x", Environment::Live, Range::Week, now).await.expect("report");
+    let before = report(&app.db, "ws_x", Environment::Live, Window::preset(Range::Week, now)).await.expect("report");
     assert_eq!((before.total.calls, before.total.errors), (65, 20));
     assert_eq!(before.total.p95_ms, Some(100), "6 of 65 calls in the ≤100 ms bucket put p95 there");
 
@@ -190,7 +223,7 @@ async fn old_minutes_roll_up_without_changing_totals(engine: Engine) {
     assert_eq!(app.count("SELECT COUNT(*) FROM usage_hours").await, 2, "one hour row per outcome");
     assert_eq!(app.count("SELECT CAST(SUM(calls) AS BIGINT) FROM usage_hours").await, 60);
     assert_eq!(app.count("SELECT CAST(SUM(lat_b6) AS BIGINT) FROM usage_hours").await, 6);
-    let after = report(&app.db, "ws_x", Environment::Live, Range::Week, now).await.expect("report");
+    let after = report(&app.db, "ws_x", Environment::Live, Window::preset(Range::Week, now)).await.expect("report");
     assert_eq!(after.total, before.total, "the same totals and percentiles after the roll-up");
     // Rolling up again changes nothing.
     assert_eq!(roll_up(&app.db, now).await.expect("roll up"), 0);
