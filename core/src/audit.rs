@@ -15,12 +15,6 @@ pub struct Actor {
     pub user_agent: Option<String>,
 }
 
-impl Actor {
-    pub fn user(user_id: &str) -> Self {
-        Actor { user_id: user_id.to_owned(), ..Actor::default() }
-    }
-}
-
 /// One entry of the log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -47,8 +41,8 @@ pub async fn record<'c, E: Executor<'c, Database = Any>>(
     let user_agent = actor.and_then(|a| a.user_agent.as_deref()).map(|ua| ua.chars().take(300).collect::<String>());
     sqlx::query(
         "INSERT INTO audit_events (id, workspace_id, actor_id, actor_email, action, target_type, target_id, details,
-             ip, user_agent, created_at)
-         VALUES ($1, $2, $3, (SELECT email FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10)",
+             ip, user_agent, created_at, webhooks_fanned_out)
+         VALUES ($1, $2, $3, (SELECT email FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(new_id("evt"))
     .bind(workspace_id)
@@ -60,6 +54,8 @@ pub async fn record<'c, E: Executor<'c, Database = Any>>(
     .bind(actor.and_then(|a| a.ip.as_deref()))
     .bind(user_agent)
     .bind(now_ms())
+    // Only webhook events wait for the webhook worker; every other entry is born done.
+    .bind(i64::from(!crate::webhooks::is_event(action)))
     .execute(executor)
     .await?;
     Ok(())
@@ -115,8 +111,15 @@ pub struct AuditFilter {
     pub actor: String,
 }
 
+/// A page of the log: the entries, and everyone who appears in the log (for the filter).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditLog {
+    pub events: Vec<AuditEvent>,
+    pub actors: Vec<String>,
+}
+
 /// The newest entries of a workspace (admins and owners), narrowed by `filter`.
-pub async fn list(db: &Db, user_id: &str, slug: &str, filter: &AuditFilter, limit: i64) -> CoreResult<Vec<AuditEvent>> {
+pub async fn list(db: &Db, user_id: &str, slug: &str, filter: &AuditFilter, limit: i64) -> CoreResult<AuditLog> {
     let m = workspaces::membership(db, user_id, slug).await?;
     m.role.require_admin("read the audit log")?;
     if !filter.kind.is_empty() && !KINDS.iter().any(|(k, _)| *k == filter.kind) {
@@ -134,7 +137,8 @@ pub async fn list(db: &Db, user_id: &str, slug: &str, filter: &AuditFilter, limi
     .bind(limit.clamp(1, 500))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
+    let events = rows
+        .iter()
         .map(|row| {
             Ok(AuditEvent {
                 id: row.try_get("id")?,
@@ -148,11 +152,12 @@ pub async fn list(db: &Db, user_id: &str, slug: &str, filter: &AuditFilter, limi
                 created_at: row.try_get("created_at")?,
             })
         })
-        .collect()
+        .collect::<CoreResult<_>>()?;
+    Ok(AuditLog { events, actors: actors(db, &m.workspace.id).await? })
 }
 
 /// The people who appear in a workspace's log, for the filter.
-pub async fn actors(db: &Db, workspace_id: &str) -> CoreResult<Vec<String>> {
+async fn actors(db: &Db, workspace_id: &str) -> CoreResult<Vec<String>> {
     let rows = sqlx::query(
         "SELECT DISTINCT actor_email FROM audit_events WHERE workspace_id = $1 AND actor_email IS NOT NULL ORDER BY actor_email",
     )

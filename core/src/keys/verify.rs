@@ -132,7 +132,7 @@ impl AuthFailure {
                     .into()
             }
             AuthFailure::Malformed => {
-                "The key is incomplete or mistyped: it has the wrong length or characters.".into()
+                "The key or access token is incomplete or mistyped: it has the wrong length or characters.".into()
             }
             AuthFailure::BadChecksum => "The key is incomplete or mistyped: its checksum does not match.".into(),
             AuthFailure::UnknownKey => {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::redirect::host_of;
+use super::{redirect::host_of, tokens::revoke_grant};
 use crate::{
     Db,
     audit::{self, Actor},
@@ -31,7 +31,8 @@ pub struct Connector {
     pub last_used_at: Option<Millis>,
 }
 
-const SELECT: &str = "SELECT g.id, g.client_id, c.name AS client_name, g.redirect_uri, g.kind, g.scopes, u.email,
+const SELECT: &str =
+    "SELECT g.id, g.client_id, c.name AS client_name, g.redirect_uri, g.kind, g.scopes, g.user_id, u.email,
         g.created_at, g.expires_at, g.last_used_at
      FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id LEFT JOIN users u ON u.id = g.user_id";
 
@@ -53,17 +54,23 @@ fn from_row(row: &sqlx::any::AnyRow) -> CoreResult<Connector> {
 /// The workspace's connectors that still work, newest first.
 pub async fn list(db: &Db, user_id: &str, slug: &str) -> CoreResult<Vec<Connector>> {
     let m = workspaces::membership(db, user_id, slug).await?;
+    list_in(db, &m.workspace.id).await
+}
+
+/// The connectors of a workspace, for callers that have already checked membership.
+pub async fn list_in(db: &Db, workspace_id: &str) -> CoreResult<Vec<Connector>> {
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE g.workspace_id = $1 AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
          ORDER BY g.created_at DESC, g.id"
     ))
-    .bind(&m.workspace.id)
+    .bind(workspace_id)
     .bind(now_ms())
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(from_row).collect()
 }
 
+/// A live connector of the workspace, and the id of the person who approved it.
 async fn find(db: &Db, workspace_id: &str, id: &str) -> CoreResult<(Connector, Option<String>)> {
     let row = sqlx::query(&format!("{SELECT} WHERE g.workspace_id = $1 AND g.id = $2 AND g.revoked_at IS NULL"))
         .bind(workspace_id)
@@ -71,12 +78,7 @@ async fn find(db: &Db, workspace_id: &str, id: &str) -> CoreResult<(Connector, O
         .fetch_optional(db.pool())
         .await?
         .ok_or(CoreError::NotFound)?;
-    let approver: Option<String> = sqlx::query("SELECT user_id FROM oauth_grants WHERE id = $1")
-        .bind(id)
-        .fetch_one(db.pool())
-        .await?
-        .try_get("user_id")?;
-    Ok((from_row(&row)?, approver))
+    Ok((from_row(&row)?, row.try_get("user_id")?))
 }
 
 /// Removes a connector: its tokens stop working on their next use.
@@ -84,29 +86,7 @@ pub async fn remove(db: &Db, actor: &Actor, slug: &str, id: &str) -> CoreResult<
     let m = workspaces::membership(db, &actor.user_id, slug).await?;
     m.role.require_admin("remove connectors")?;
     let (connector, _) = find(db, &m.workspace.id, id).await?;
-    let now = now_ms();
-    let mut tx = db.pool().begin().await?;
-    sqlx::query("UPDATE oauth_grants SET revoked_at = $1, revoked_reason = 'removed in the dashboard' WHERE id = $2 AND workspace_id = $3")
-        .bind(now)
-        .bind(id)
-        .bind(&m.workspace.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE oauth_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut *tx,
-        &m.workspace.id,
-        Some(actor),
-        "connector.removed",
-        ("connector", id),
-        serde_json::json!({ "client_name": connector.client_name, "reason": "removed in the dashboard" }),
-    )
-    .await?;
-    tx.commit().await?;
+    revoke_grant(db, id, "removed in the dashboard", Some(actor)).await?;
     Ok(connector)
 }
 

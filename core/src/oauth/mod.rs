@@ -23,7 +23,7 @@ pub use authorize::{
 };
 pub use cleanup::{CleanupPolicy, remove_stale};
 pub use clients::{Client, ClientCredentials, ClientMetadata, Registered, authenticate, find_client, register};
-pub use connectors::{Connector, list as list_connectors, rebind, remove};
+pub use connectors::{Connector, list as list_connectors, list_in as list_connectors_in, rebind, remove};
 pub use device::{
     DeviceAuthorization, DeviceRequest, UserCode, approve_device, deny_device, device_request, poll_device,
     start_device,

@@ -15,8 +15,10 @@ use super::{
     secret::{self, ACCESS_PREFIX, CODE_PREFIX, REFRESH_PREFIX},
 };
 use crate::{
-    Db, audit,
+    Db,
+    audit::{self, Actor},
     clock::{Millis, now_ms},
+    error::CoreResult,
     ids::random_base62,
     keys::AuthFailure,
     scopes::{Scope, ScopeSet},
@@ -121,13 +123,14 @@ async fn issue(
     })
 }
 
-/// Revokes a grant and every token it issued.
-pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str) -> Result<(), OAuthError> {
+/// Revokes a grant and every token it issued, and records it in the grant's workspace: by
+/// `actor`, or by Gatehouse itself (a reused code or refresh token, a client's revocation).
+pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str, actor: Option<&Actor>) -> CoreResult<()> {
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
     let revoked = sqlx::query(
         "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL
-         RETURNING workspace_id",
+         RETURNING workspace_id, client_id",
     )
     .bind(now)
     .bind(reason)
@@ -141,16 +144,21 @@ pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str) -> Resul
         .await?;
     if let Some(row) = revoked {
         let workspace_id: String = row.try_get("workspace_id")?;
+        let client_name: String = sqlx::query("SELECT name FROM oauth_clients WHERE id = $1")
+            .bind(row.try_get::<String, _>("client_id")?)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("name")?;
         audit::record(
             &mut *tx,
             &workspace_id,
-            None,
+            actor,
             "connector.removed",
             ("connector", grant_id),
-            serde_json::json!({ "reason": reason }),
+            serde_json::json!({ "client_name": client_name, "reason": reason }),
         )
         .await?;
-        tracing::warn!(%grant_id, %reason, "OAuth grant revoked");
+        tracing::info!(%grant_id, %reason, "OAuth grant revoked");
     }
     tx.commit().await?;
     Ok(())
@@ -184,7 +192,7 @@ pub async fn exchange_code(
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }
     if row.try_get::<Option<Millis>, _>("used_at")?.is_some() {
-        revoke_grant(db, &grant_id, "authorization code used twice").await?;
+        revoke_grant(db, &grant_id, "authorization code used twice", None).await?;
         return Err(OAuthError::invalid_grant("the code has already been used; the tokens it issued are now revoked"));
     }
     if row.try_get::<Millis, _>("expires_at")? <= now_ms() {
@@ -314,7 +322,7 @@ pub async fn refresh(
             {
                 return reissued(db, token, &salt).await;
             }
-            revoke_grant(db, &grant_id, "a replaced refresh token was used again").await?;
+            revoke_grant(db, &grant_id, "a replaced refresh token was used again", None).await?;
             return Err(OAuthError::invalid_grant(
                 "this refresh token was already used; for safety the whole connection has been revoked — connect again",
             ));
@@ -388,7 +396,7 @@ pub async fn revoke_token(db: &Db, client: &Client, token: &str) -> Result<(), O
         return Ok(());
     }
     if kind == "refresh" {
-        revoke_grant(db, &row.try_get::<String, _>("grant_id")?, "revoked by the client").await
+        Ok(revoke_grant(db, &row.try_get::<String, _>("grant_id")?, "revoked by the client", None).await?)
     } else {
         sqlx::query("UPDATE oauth_tokens SET revoked_at = $1 WHERE digest = $2 AND revoked_at IS NULL")
             .bind(now_ms())

@@ -10,7 +10,7 @@ use sqlx::Row;
 use super::{BUCKETS, LATENCY_BOUNDS_MS};
 use crate::{
     Db,
-    clock::{DAY, HOUR, Millis},
+    clock::{DAY, HOUR, Millis, parse_utc_day},
     error::{CoreError, CoreResult},
     keys::Environment,
 };
@@ -90,8 +90,11 @@ impl Window {
 
     /// Whole UTC days from `from` to `to` (both `YYYY-MM-DD`, inclusive), at most 90 days.
     pub fn days(from: &str, to: &str) -> CoreResult<Self> {
-        let start = parse_day(from).ok_or_else(|| CoreError::invalid("from", "Enter the start date as YYYY-MM-DD."))?;
-        let end = parse_day(to).ok_or_else(|| CoreError::invalid("to", "Enter the end date as YYYY-MM-DD."))? + DAY;
+        let start = parse_utc_day(from.trim())
+            .ok_or_else(|| CoreError::invalid("from", "Enter the start date as YYYY-MM-DD."))?;
+        let end = parse_utc_day(to.trim())
+            .ok_or_else(|| CoreError::invalid("to", "Enter the end date as YYYY-MM-DD."))?
+            + DAY;
         if end <= start {
             return Err(CoreError::invalid("to", "The end date is before the start date."));
         }
@@ -108,39 +111,6 @@ impl Window {
         };
         Ok(Window { from: start, to: end, step })
     }
-}
-
-/// Unix milliseconds at the start of a `YYYY-MM-DD` UTC day.
-fn parse_day(value: &str) -> Option<Millis> {
-    let mut parts = value.trim().splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    let month_days = [
-        31,
-        if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > month_days[usize::try_from(m - 1).ok()?] {
-        return None;
-    }
-    // Howard Hinnant's days-from-civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe - 719_468) * DAY)
 }
 
 /// Calls, errors and latency over some stretch of time.
@@ -346,10 +316,6 @@ pub async fn report(db: &Db, workspace_id: &str, env: Environment, window: Windo
         callers.entry(r.caller.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
         tools.entry(r.tool.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
     }
-    let caller_name = |id: &str| match names.get(id) {
-        Some((name, kind)) => (name.clone(), (*kind).to_owned()),
-        None => (id.to_owned(), if id.starts_with("con_") { "connector" } else { "key" }.to_owned()),
-    };
     Ok(Report {
         from,
         to,
@@ -361,27 +327,46 @@ pub async fn report(db: &Db, workspace_id: &str, env: Environment, window: Windo
             .collect(),
         total: total.summary(),
         breakdown: Breakdown {
-            callers: top(callers, caller_name, 20),
+            callers: top(callers, |id| caller_name(&names, id), 20),
             tools: top(tools, |id| (id.to_owned(), "tool".to_owned()), 20),
         },
     })
 }
 
-/// The Overview's numbers: live calls and errors over 24 hours, 7 and 30 days, and the week's
-/// busiest keys, connectors and tools.
-pub async fn overview(db: &Db, workspace_id: &str, now: Millis) -> CoreResult<(Vec<(Range, Summary)>, Breakdown)> {
-    let mut summaries = Vec::new();
-    let mut week = Breakdown::default();
-    for range in Range::ALL {
-        let r = report(db, workspace_id, Environment::Live, Window::preset(range, now)).await?;
-        if range == Range::Week {
-            week = Breakdown {
-                callers: r.breakdown.callers.into_iter().take(5).collect(),
-                tools: r.breakdown.tools.into_iter().take(5).collect(),
-            };
-        }
-        summaries.push((range, r.total));
+/// A caller's name and kind; an id no longer found (a deleted key, a connector moved away)
+/// stands for itself.
+fn caller_name(names: &HashMap<String, (String, &'static str)>, id: &str) -> (String, String) {
+    match names.get(id) {
+        Some((name, kind)) => (name.clone(), (*kind).to_owned()),
+        None => (id.to_owned(), if id.starts_with("con_") { "connector" } else { "key" }.to_owned()),
     }
+}
+
+/// The Overview's numbers: live calls and errors over the last 24 hours, 7 and 30 days (whole
+/// hours), and the week's five busiest keys, connectors and tools — from one read of 30 days.
+pub async fn overview(db: &Db, workspace_id: &str, now: Millis) -> CoreResult<(Vec<(Range, Summary)>, Breakdown)> {
+    let to = now - now.rem_euclid(HOUR) + HOUR;
+    let found = rows(db, workspace_id, Environment::Live, to - Range::Month.length(), to, HOUR).await?;
+    let mut totals = [Acc::default(); 3];
+    let mut callers: HashMap<String, Acc> = HashMap::new();
+    let mut tools: HashMap<String, Acc> = HashMap::new();
+    for r in &found {
+        for (range, acc) in Range::ALL.iter().zip(totals.iter_mut()) {
+            if r.at >= to - range.length() {
+                acc.add(r.calls, r.error, r.max, &r.histogram);
+            }
+        }
+        if r.at >= to - Range::Week.length() {
+            callers.entry(r.caller.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
+            tools.entry(r.tool.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
+        }
+    }
+    let names = caller_names(db, workspace_id).await?;
+    let summaries = Range::ALL.into_iter().zip(totals.iter().map(Acc::summary)).collect();
+    let week = Breakdown {
+        callers: top(callers, |id| caller_name(&names, id), 5),
+        tools: top(tools, |id| (id.to_owned(), "tool".to_owned()), 5),
+    };
     Ok((summaries, week))
 }
 
@@ -391,12 +376,12 @@ mod tests {
 
     #[test]
     fn custom_windows() {
-        assert_eq!(parse_day("1970-01-02"), Some(DAY));
-        assert_eq!(parse_day("2026-11-23"), Some(1_795_392_000_000));
-        assert_eq!(parse_day("2024-02-29").map(|d| d % DAY), Some(0));
-        assert!(parse_day("2023-02-29").is_none());
-        assert!(parse_day("2026-13-01").is_none());
-        assert!(parse_day("yesterday").is_none());
+        assert_eq!(parse_utc_day("1970-01-02"), Some(DAY));
+        assert_eq!(parse_utc_day("2026-11-23"), Some(1_795_392_000_000));
+        assert_eq!(parse_utc_day("2024-02-29").map(|d| d % DAY), Some(0));
+        assert!(parse_utc_day("2023-02-29").is_none());
+        assert!(parse_utc_day("2026-13-01").is_none());
+        assert!(parse_utc_day("yesterday").is_none());
         let w = Window::days("2026-11-01", "2026-11-01").expect("one day");
         assert_eq!((w.to - w.from, w.step), (DAY, HOUR));
         assert_eq!(Window::days("2026-11-01", "2026-11-10").expect("ten days").step, 6 * HOUR);

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{EVENTS, admin_of, get_in};
+use super::{admin_of, get_in, is_event};
 use crate::{
     Db,
     audit::Actor,
@@ -116,7 +116,7 @@ pub async fn fan_out(db: &Db) -> CoreResult<usize> {
                 .bind(&event_id)
                 .execute(&mut *tx)
                 .await?;
-        if claimed.rows_affected() == 1 && EVENTS.iter().any(|(n, _)| *n == action) {
+        if claimed.rows_affected() == 1 && is_event(&action) {
             let mut data: serde_json::Value =
                 serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_else(|_| serde_json::json!({}));
             if let Some(obj) = data.as_object_mut() {
@@ -283,16 +283,8 @@ pub async fn redeliver(db: &Db, actor: &Actor, slug: &str, delivery_id: &str) ->
     Ok(id)
 }
 
-/// The newest deliveries of an endpoint.
-pub async fn list_deliveries(
-    db: &Db,
-    user_id: &str,
-    slug: &str,
-    endpoint_id: &str,
-    limit: i64,
-) -> CoreResult<Vec<Delivery>> {
-    let m = admin_of(db, user_id, slug).await?;
-    get_in(db, &m.workspace.id, endpoint_id).await?;
+/// The newest deliveries of an endpoint, for callers that have already checked the workspace.
+pub(crate) async fn deliveries_of(db: &Db, endpoint_id: &str, limit: i64) -> CoreResult<Vec<Delivery>> {
     let rows = sqlx::query(
         "SELECT id, event_id, event_type, status, attempts, last_status_code, last_error, created_at, next_attempt_at, delivered_at
          FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",

@@ -11,7 +11,7 @@ mod notices;
 pub mod signing;
 
 pub use address::{WebhookUrl, is_private};
-pub use deliveries::{Delivery, Due, claim_due, fan_out, list_deliveries, record_attempt, redeliver, send_test};
+pub use deliveries::{Delivery, Due, claim_due, fan_out, record_attempt, redeliver, send_test};
 pub use notices::{notify_expiring_keys, notify_usage_thresholds, set_usage_threshold, usage_threshold};
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,11 @@ pub const EVENTS: [(&str, &str); 7] = [
     ("usage.threshold", "Live calls today reached the workspace's daily alert"),
 ];
 
+/// Whether an audit action is also a webhook event.
+pub fn is_event(action: &str) -> bool {
+    EVENTS.iter().any(|(name, _)| *name == action)
+}
+
 /// How long the previous secret keeps signing after a roll.
 pub const SECRET_OVERLAP: Millis = DAY;
 
@@ -59,7 +64,7 @@ fn new_secret() -> String {
 fn parse_events(events: &[String]) -> CoreResult<Vec<String>> {
     let mut chosen: Vec<String> = Vec::new();
     for e in events.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
-        if !EVENTS.iter().any(|(name, _)| *name == e) {
+        if !is_event(e) {
             return Err(CoreError::invalid(
                 "events",
                 format!("'{}' is not an event.", e.chars().take(40).collect::<String>()),
@@ -149,8 +154,9 @@ pub async fn create(
     Ok(endpoint)
 }
 
-/// The workspace's endpoints (admins: they include the secrets).
-pub async fn list(db: &Db, user_id: &str, slug: &str) -> CoreResult<Vec<Endpoint>> {
+/// The workspace's endpoints (admins: they include the secrets), each with its newest
+/// `deliveries` deliveries.
+pub async fn list(db: &Db, user_id: &str, slug: &str, deliveries: i64) -> CoreResult<Vec<(Endpoint, Vec<Delivery>)>> {
     let m = admin_of(db, user_id, slug).await?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM webhook_endpoints WHERE workspace_id = $1 ORDER BY created_at, id"
@@ -158,7 +164,13 @@ pub async fn list(db: &Db, user_id: &str, slug: &str) -> CoreResult<Vec<Endpoint
     .bind(&m.workspace.id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(endpoint_from_row).collect()
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let endpoint = endpoint_from_row(row)?;
+        let log = deliveries::deliveries_of(db, &endpoint.id, deliveries).await?;
+        listed.push((endpoint, log));
+    }
+    Ok(listed)
 }
 
 pub(crate) async fn get_in(db: &Db, workspace_id: &str, id: &str) -> CoreResult<Endpoint> {

@@ -1,10 +1,10 @@
 //! Webhook signatures: `Gatehouse-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` where the
 //! HMAC key is the endpoint's whole secret (`whsec_…`) and the message is `<t>.<body>`. During a
-//! secret roll's overlap the header carries one `v1` per secret.
+//! secret roll's overlap the header carries one `v1` per secret. The tests check it the way a
+//! receiver would (docs/webhooks.md).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 /// The hex HMAC-SHA256 of `<timestamp>.<body>` under `secret`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -27,29 +27,31 @@ pub fn header(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
     value
 }
 
-/// Checks a header as a receiver would: a `v1` matching `secret`, and a timestamp within
-/// `tolerance_secs` of `now_secs`.
-pub fn verify(header: &str, secret: &str, body: &[u8], now_secs: i64, tolerance_secs: i64) -> bool {
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", s)) => signatures.push(s),
-            _ => {}
-        }
-    }
-    let Some(t) = timestamp else { return false };
-    if (now_secs - t).abs() > tolerance_secs {
-        return false;
-    }
-    let expected = sign(secret, t, body);
-    signatures.iter().any(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())))
-}
-
 #[cfg(test)]
 mod tests {
+    use subtle::ConstantTimeEq;
+
     use super::*;
+
+    /// Checks a header as a receiver would: a `v1` matching `secret`, and a timestamp within
+    /// `tolerance_secs` of `now_secs`.
+    pub fn verify(header: &str, secret: &str, body: &[u8], now_secs: i64, tolerance_secs: i64) -> bool {
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        for part in header.split(',') {
+            match part.split_once('=') {
+                Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+                Some(("v1", s)) => signatures.push(s),
+                _ => {}
+            }
+        }
+        let Some(t) = timestamp else { return false };
+        if (now_secs - t).abs() > tolerance_secs {
+            return false;
+        }
+        let expected = sign(secret, t, body);
+        signatures.iter().any(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())))
+    }
 
     #[test]
     fn signs_and_verifies() {

@@ -7,7 +7,7 @@ use gatehouse_core::{
     Db,
     agents::{self, Tenant},
     apps, assets,
-    keys::{Principal, Via},
+    keys::Principal,
     runs,
     scopes::Scope,
     usage::{Call, UsageRecorder},
@@ -552,19 +552,7 @@ impl GatehouseMcp {
     )]
     async fn whoami(&self, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        Ok(CallToolResult::structured(json!({
-            "workspace": { "id": p.workspace_id, "slug": p.workspace_slug, "name": p.workspace_name },
-            "environment": p.environment,
-            "scopes": p.scopes.names(),
-            "resources": p.resources,
-            "key": (!p.is_oauth()).then(|| json!({ "id": p.caller_id, "name": p.caller_name, "expires_at": p.expires_at })),
-            "connector": match &p.via {
-                Via::Connector { client_id, .. } => Some(json!({
-                    "id": p.caller_id, "client_id": client_id, "client_name": p.caller_name, "token_expires_at": p.expires_at,
-                })),
-                Via::Key => None,
-            },
-        })))
+        Ok(CallToolResult::structured(crate::api::whoami::describe(&p)))
     }
 }
 

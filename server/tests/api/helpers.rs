@@ -190,3 +190,27 @@ pub async fn error_json(res: Response) -> serde_json::Value {
 pub fn unique_email(name: &str) -> String {
     format!("{name}.{}@example.com", gatehouse_core::ids::random_base62(8).to_lowercase())
 }
+
+/// One JSON-RPC call to `/mcp` with a bearer (key or access token): status, headers, body.
+pub async fn mcp_call(
+    app: &TestApp,
+    bearer: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let res = app
+        .client
+        .post(app.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .bearer_auth(bearer)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST /mcp");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.json().await.unwrap_or(serde_json::Value::Null))
+}

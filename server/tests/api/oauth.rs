@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     both_engines,
-    helpers::{Engine, TestApp, error_json, spawn_app, spawn_app_with, unique_email},
+    helpers::{Engine, TestApp, error_json, mcp_call as mcp, spawn_app, spawn_app_with, unique_email},
 };
 
 both_engines!(
@@ -129,24 +129,6 @@ pub async fn connect(app: &TestApp, slug: &str, scope: &str) -> (Client, Value) 
     .await;
     assert_eq!(status, 200, "{tokens}");
     (client, tokens)
-}
-
-async fn mcp(app: &TestApp, bearer: &str, method: &str, params: Value) -> (u16, HeaderMap, Value) {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let res = app
-        .client
-        .post(app.url("/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .bearer_auth(bearer)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("POST /mcp");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    (status, headers, res.json().await.unwrap_or(Value::Null))
 }
 
 async fn whoami(app: &TestApp, bearer: &str) -> (u16, Value) {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     both_engines,
-    helpers::{Engine, TestApp, spawn_app, unique_email},
+    helpers::{Engine, TestApp, mcp_call, spawn_app, unique_email},
 };
 
 both_engines!(calls_are_reported_by_key_connector_tool_and_outcome, old_minutes_roll_up_without_changing_totals);
@@ -18,20 +18,8 @@ async fn create_key(app: &TestApp, slug: &str, name: &str, env: &str, scopes: &[
 }
 
 async fn call(app: &TestApp, bearer: &str, tool: &str, arguments: Value) {
-    let body =
-        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
-    let res = app
-        .client
-        .post(app.url("/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .bearer_auth(bearer)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("POST /mcp");
-    assert_eq!(res.status(), 200);
+    let (status, _, _) = mcp_call(app, bearer, "tools/call", json!({"name": tool, "arguments": arguments})).await;
+    assert_eq!(status, 200);
 }
 
 /// Waits for the recorder's periodic flush to have written `expected` calls.

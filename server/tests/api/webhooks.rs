@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use crate::{
     both_engines,
-    helpers::{Engine, TestApp, spawn_app, spawn_app_with, unique_email},
+    helpers::{Engine, TestApp, mcp_call, spawn_app, spawn_app_with, unique_email},
 };
 
 both_engines!(
@@ -302,18 +302,9 @@ async fn expiring_keys_and_usage_thresholds_are_announced(engine: Engine) {
     assert_eq!(notify_usage_thresholds(&app.db, now_ms()).await.expect("thresholds"), 0, "no calls yet");
     let secret = key["secret"].as_str().expect("secret").to_owned();
     for _ in 0..3 {
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
-        let res = app
-            .client
-            .post(app.url("/mcp"))
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .bearer_auth(&secret)
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("POST /mcp");
-        assert_eq!(res.status(), 200);
+        let (status, _, _) =
+            mcp_call(&app, &secret, "tools/call", serde_json::json!({"name": "whoami", "arguments": {}})).await;
+        assert_eq!(status, 200);
     }
     for _ in 0..40 {
         if app.count("SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM usage_minutes").await >= 3 {
