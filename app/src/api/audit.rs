@@ -78,14 +78,14 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
 
 #[server(endpoint = "audit/list")]
 pub async fn load_audit(slug: String, kind: String, actor: String) -> Result<AuditPage, AppError> {
-    use gatehouse_core::{audit, workspaces};
+    use gatehouse_core::audit;
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
     let filter = audit::AuditFilter { kind, actor };
-    let events = audit::list(&ctx.db, &user_id, &slug, &filter, 200).await.map_err(fail)?;
-    let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    let log = audit::list(&ctx.db, &user_id, &slug, &filter, 200).await.map_err(fail)?;
     Ok(AuditPage {
-        events: events
+        events: log
+            .events
             .into_iter()
             .map(|e| AuditView {
                 summary: describe(&e.action, &e.details),
@@ -98,6 +98,6 @@ pub async fn load_audit(slug: String, kind: String, actor: String) -> Result<Aud
             })
             .collect(),
         kinds: audit::KINDS.iter().map(|(k, l)| ((*k).to_owned(), (*l).to_owned())).collect(),
-        actors: audit::actors(&ctx.db, &m.workspace.id).await.map_err(fail)?,
+        actors: log.actors,
     })
 }

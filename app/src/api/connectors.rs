@@ -37,7 +37,7 @@ pub async fn list_connectors(slug: String) -> Result<ConnectorsPage, AppError> {
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
     let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
-    let connectors = oauth::list_connectors(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    let connectors = oauth::list_connectors_in(&ctx.db, &m.workspace.id).await.map_err(fail)?;
     let targets = workspaces::list_for_user(&ctx.db, &user_id)
         .await
         .map_err(fail)?

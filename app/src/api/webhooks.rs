@@ -47,8 +47,7 @@ pub async fn list_webhooks(slug: String) -> Result<WebhooksPage, AppError> {
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
     let mut endpoints = Vec::new();
-    for e in webhooks::list(&ctx.db, &user_id, &slug).await.map_err(fail)? {
-        let deliveries = webhooks::list_deliveries(&ctx.db, &user_id, &slug, &e.id, 20).await.map_err(fail)?;
+    for (e, deliveries) in webhooks::list(&ctx.db, &user_id, &slug, 20).await.map_err(fail)? {
         endpoints.push(EndpointView {
             deliveries: deliveries
                 .into_iter()

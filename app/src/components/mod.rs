@@ -3,11 +3,13 @@
 mod chart;
 mod forms;
 mod frame;
+mod popover;
 mod redirect;
 
 pub use chart::{Chart, ChartKind, point_label};
 pub use forms::{FormAlert, SubmitButton, TextField, field_error};
 pub use frame::{AppHeader, PageHeader, Renamed, SideNav};
+pub use popover::Popover;
 pub use redirect::GoTo;
 
 /// A unix-milliseconds time as `YYYY-MM-DD` (UTC), the same on the server and in the browser.
@@ -25,6 +27,12 @@ pub fn format_date(ms: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A unix-milliseconds time as `YYYY-MM-DD HH:MM` (UTC).
+pub fn format_time(ms: i64) -> String {
+    let minutes = ms.div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{} {:02}:{:02}", format_date(ms), minutes / 60, minutes % 60)
 }
 
 #[cfg(test)]

@@ -7,15 +7,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::audit::{AuditPage as Page, load_audit},
-    components::{PageHeader, format_date},
+    components::{PageHeader, format_time},
     pages::dashboard::use_slug,
 };
-
-/// `YYYY-MM-DD HH:MM` UTC.
-fn format_time(ms: i64) -> String {
-    let minutes = ms.div_euclid(60_000).rem_euclid(24 * 60);
-    format!("{} {:02}:{:02}", format_date(ms), minutes / 60, minutes % 60)
-}
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::connectors::{ConnectorView, ConnectorsPage as Page, RebindConnector, RemoveConnector, list_connectors},
-    components::{FormAlert, PageHeader, SubmitButton, format_date},
+    components::{FormAlert, PageHeader, Popover, SubmitButton, format_date},
     pages::dashboard::use_slug,
 };
 
@@ -105,9 +105,7 @@ fn Row(connector: ConnectorView, actions: Actions, can_manage: bool, targets: Ve
                 {can_manage.then(|| view! {
                     <div class="flex flex-wrap gap-2">
                         {(!targets.is_empty()).then(|| view! {
-                            <details class="relative">
-                                <summary class="cursor-pointer list-none rounded-lg border border-slate-300 px-3 py-1.5 text-sm text-slate-700 hover:bg-slate-50">"Move"</summary>
-                                <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                            <Popover label="Move">
                                     <ActionForm action=actions.rebind attr:class="space-y-3">
                                         <input type="hidden" name="slug" value=move || slug.get() />
                                         <input type="hidden" name="connector_id" value=id.clone() />
@@ -118,20 +116,16 @@ fn Row(connector: ConnectorView, actions: Actions, can_manage: bool, targets: Ve
                                         <p class="text-xs text-slate-500">"The app keeps its connection and acts in the new workspace from its next call."</p>
                                         <SubmitButton label="Move connector" pending=actions.rebind.pending() />
                                     </ActionForm>
-                                </div>
-                            </details>
+                                </Popover>
                         })}
-                        <details class="relative">
-                            <summary class="cursor-pointer list-none rounded-lg px-3 py-1.5 text-sm text-rose-700 hover:bg-rose-50">"Remove"</summary>
-                            <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                        <Popover label="Remove" danger=true>
                                 <p class="text-sm text-slate-700">{prompt}</p>
                                 <ActionForm action=actions.remove attr:class="mt-3">
                                     <input type="hidden" name="slug" value=move || slug.get() />
                                     <input type="hidden" name="connector_id" value=id2.clone() />
                                     <SubmitButton label="Remove connector" pending=actions.remove.pending() tone="danger" />
                                 </ActionForm>
-                            </div>
-                        </details>
+                            </Popover>
                     </div>
                 })}
             </div>

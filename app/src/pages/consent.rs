@@ -30,6 +30,33 @@ pub fn OAuthCard(children: Children) -> impl IntoView {
     }
 }
 
+/// The fields both approval forms share: the workspace (of those the person may connect apps
+/// to) and how long the connection lasts.
+#[component]
+pub fn ConnectionChoices(
+    id_prefix: &'static str,
+    workspaces: Vec<WorkspaceChoice>,
+    lifetimes: Vec<(String, String)>,
+) -> impl IntoView {
+    let select = "block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm";
+    let (workspace_id, lifetime_id) = (format!("{id_prefix}-workspace"), format!("{id_prefix}-lifetime"));
+    view! {
+        <div class="space-y-1.5">
+            <label for=workspace_id.clone() class="block text-sm font-medium text-slate-800">"Workspace it may use"</label>
+            <select id=workspace_id name="workspace" class=select>
+                {workspaces.into_iter().map(|w| view! { <option value=w.slug>{w.name}</option> }).collect_view()}
+            </select>
+            <p class="text-xs text-slate-500">"You can move it to another of your workspaces later, under Connectors."</p>
+        </div>
+        <div class="space-y-1.5">
+            <label for=lifetime_id.clone() class="block text-sm font-medium text-slate-800">"Connected for"</label>
+            <select id=lifetime_id name="lifetime" class=select>
+                {lifetimes.into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
 #[component]
 pub fn ConsentPage() -> impl IntoView {
     let params = use_params_map();
@@ -128,19 +155,7 @@ fn Consent(
                 <ActionForm action=approve attr:class="mt-6 space-y-4" attr:data-testid="consent-form">
                     <FormAlert value=approve.value() />
                     <input type="hidden" name="id" value=id.clone() />
-                    <div class="space-y-1.5">
-                        <label for="consent-workspace" class="block text-sm font-medium text-slate-800">"Workspace it may use"</label>
-                        <select id="consent-workspace" name="workspace" class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm">
-                            {approvable.iter().map(|w| view! { <option value=w.slug.clone()>{w.name.clone()}</option> }).collect_view()}
-                        </select>
-                        <p class="text-xs text-slate-500">"You can move it to another of your workspaces later, under Connectors."</p>
-                    </div>
-                    <div class="space-y-1.5">
-                        <label for="consent-lifetime" class="block text-sm font-medium text-slate-800">"Connected for"</label>
-                        <select id="consent-lifetime" name="lifetime" class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm">
-                            {request.lifetimes.iter().map(|(v, l)| view! { <option value=v.clone()>{l.clone()}</option> }).collect_view()}
-                        </select>
-                    </div>
+                    <ConnectionChoices id_prefix="consent" workspaces=approvable.clone() lifetimes=request.lifetimes.clone() />
                     <div class="flex items-center gap-3 pt-2">
                         <SubmitButton label="Approve" pending=approve.pending() />
                         <button type="submit" form="consent-deny" disabled=move || deny.pending().get()

@@ -10,7 +10,10 @@ use crate::{
     api::oauth::{ApproveDevice, DenyDevice, DeviceView, lookup_device},
     components::{FormAlert, GoTo, SubmitButton},
     error::AppError,
-    pages::{consent::OAuthCard, dashboard::urlencode},
+    pages::{
+        consent::{ConnectionChoices, OAuthCard},
+        dashboard::urlencode,
+    },
 };
 
 #[component]
@@ -110,18 +113,7 @@ fn DeviceDecision(
                 <ActionForm action=approve attr:class="mt-6 space-y-4">
                     <FormAlert value=approve.value() />
                     <input type="hidden" name="user_code" value=code.clone() />
-                    <div class="space-y-1.5">
-                        <label for="device-workspace" class="block text-sm font-medium text-slate-800">"Workspace it may use"</label>
-                        <select id="device-workspace" name="workspace" class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm">
-                            {approvable.iter().map(|w| view! { <option value=w.slug.clone()>{w.name.clone()}</option> }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="space-y-1.5">
-                        <label for="device-lifetime" class="block text-sm font-medium text-slate-800">"Connected for"</label>
-                        <select id="device-lifetime" name="lifetime" class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm">
-                            {lifetimes.iter().map(|(v, l)| view! { <option value=v.clone()>{l.clone()}</option> }).collect_view()}
-                        </select>
-                    </div>
+                    <ConnectionChoices id_prefix="device" workspaces=approvable lifetimes=lifetimes />
                     <div class="flex items-center gap-3 pt-2">
                         <SubmitButton label="Approve" pending=approve.pending() />
                         <button type="submit" form="device-deny" class="inline-flex items-center justify-center rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50">

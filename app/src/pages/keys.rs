@@ -12,7 +12,7 @@ use crate::{
     api::keys::{
         CreateKey, CreatedKey, KeyView, KeysPage, ResourceInfo, RevokeKey, RollKey, ScopeInfo, UpdateKey, list_keys,
     },
-    components::{FormAlert, PageHeader, SubmitButton, TextField, field_error, format_date},
+    components::{FormAlert, PageHeader, Popover, SubmitButton, TextField, field_error, format_date},
     pages::dashboard::use_slug,
 };
 
@@ -410,9 +410,7 @@ fn KeyRow(
                 </div>
                 {(can_manage && works).then(|| view! {
                     <div class="flex flex-wrap gap-2">
-                        <details class="relative">
-                            <summary class="cursor-pointer list-none rounded-lg border border-slate-300 px-3 py-1.5 text-sm text-slate-700 hover:bg-slate-50">"Edit"</summary>
-                            <div class="absolute right-0 z-10 mt-2 w-[22rem] max-w-[90vw] rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                        <Popover label="Edit" wide=true>
                                 <ActionForm action=actions.update attr:class="space-y-3">
                                     <FormAlert value=actions.update.value() />
                                     <input type="hidden" name="slug" value=move || slug.get() />
@@ -424,12 +422,9 @@ fn KeyRow(
                                         value=edit_limit.clone() error=field_error(actions.update.value(), "rate_limit") />
                                     <SubmitButton label="Save changes" pending=actions.update.pending() />
                                 </ActionForm>
-                            </div>
-                        </details>
+                            </Popover>
                         {(!rolled).then(|| view! {
-                            <details class="relative">
-                                <summary class="cursor-pointer list-none rounded-lg border border-slate-300 px-3 py-1.5 text-sm text-slate-700 hover:bg-slate-50">"Roll"</summary>
-                                <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                            <Popover label="Roll">
                                     <ActionForm action=actions.roll attr:class="space-y-3">
                                         <p class="text-sm text-slate-700">"Make a new key with the same settings. The old key keeps working for:"</p>
                                         <input type="hidden" name="slug" value=move || slug.get() />
@@ -444,20 +439,16 @@ fn KeyRow(
                                         <button type="submit" disabled=move || !actions.live.get()
                                             class="w-full rounded-lg bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-60">"Roll key"</button>
                                     </ActionForm>
-                                </div>
-                            </details>
+                                </Popover>
                         })}
-                        <details class="relative">
-                            <summary class="cursor-pointer list-none rounded-lg px-3 py-1.5 text-sm text-rose-700 hover:bg-rose-50">"Revoke"</summary>
-                            <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                        <Popover label="Revoke" danger=true>
                                 <p class="text-sm text-slate-700">{revoke_prompt.clone()}</p>
                                 <ActionForm action=actions.revoke attr:class="mt-3">
                                     <input type="hidden" name="slug" value=move || slug.get() />
                                     <input type="hidden" name="key_id" value=id3.clone() />
                                     <SubmitButton label="Revoke key" pending=actions.revoke.pending() tone="danger" />
                                 </ActionForm>
-                            </div>
-                        </details>
+                            </Popover>
                     </div>
                 })}
             </div>

@@ -11,7 +11,7 @@ use crate::{
         types::{MemberView, Role, WorkspaceView},
         workspaces::{AddMember, ChangeRole, RemoveMember, RenameWorkspace, list_members},
     },
-    components::{FormAlert, PageHeader, Renamed, SubmitButton, TextField, field_error, format_date},
+    components::{FormAlert, PageHeader, Popover, Renamed, SubmitButton, TextField, field_error, format_date},
     pages::dashboard::{Dashboard, use_slug},
 };
 
@@ -202,9 +202,7 @@ fn MemberRow(
             {(is_owner || is_me).then(|| {
                 let label = if is_me { "Leave" } else { "Remove" };
                 view! {
-                    <details class="relative">
-                        <summary class="cursor-pointer list-none rounded-lg px-3 py-1.5 text-sm text-rose-700 hover:bg-rose-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-rose-600">{label}</summary>
-                        <div class="absolute right-0 z-10 mt-2 w-64 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                    <Popover label=label danger=true>
                             <p class="text-sm text-slate-700">
                                 {if is_me { "Leave this workspace? You lose access at once.".to_owned() } else { format!("Remove {} from this workspace?", member.email) }}
                             </p>
@@ -213,8 +211,7 @@ fn MemberRow(
                                 <input type="hidden" name="user_id" value=member.user_id.clone() />
                                 <SubmitButton label=if is_me { "Leave workspace" } else { "Remove member" } pending=remove.pending() tone="danger" />
                             </ActionForm>
-                        </div>
-                    </details>
+                    </Popover>
                 }
             })}
         </li>

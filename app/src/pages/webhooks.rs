@@ -10,7 +10,7 @@ use crate::{
         CreateWebhook, DeleteWebhook, EndpointView, RedeliverWebhook, RollWebhookSecret, SetUsageThreshold,
         TestWebhook, WebhooksPage as Page, list_webhooks,
     },
-    components::{FormAlert, PageHeader, SubmitButton, TextField, field_error, format_date},
+    components::{FormAlert, PageHeader, Popover, SubmitButton, TextField, field_error, format_time},
     pages::dashboard::use_slug,
 };
 
@@ -22,11 +22,6 @@ struct Actions {
     test: ServerAction<TestWebhook>,
     redeliver: ServerAction<RedeliverWebhook>,
     threshold: ServerAction<SetUsageThreshold>,
-}
-
-fn time(ms: i64) -> String {
-    let minutes = ms.div_euclid(60_000).rem_euclid(24 * 60);
-    format!("{} {:02}:{:02}", format_date(ms), minutes / 60, minutes % 60)
 }
 
 #[component]
@@ -148,34 +143,28 @@ fn EndpointCard(endpoint: EndpointView, actions: Actions, now: i64) -> impl Into
                         <input type="hidden" name="endpoint_id" value=id1.clone() />
                         <button type="submit" class=small>"Send test event"</button>
                     </ActionForm>
-                    <details class="relative">
-                        <summary class=format!("cursor-pointer list-none {small}")>"Roll secret"</summary>
-                        <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                    <Popover label="Roll secret">
                             <p class="text-sm text-slate-700">"A new secret signs from now on; the current one also signs for 24 hours, so you can update your receiver."</p>
                             <ActionForm action=actions.roll attr:class="mt-3">
                                 <input type="hidden" name="slug" value=move || slug.get() />
                                 <input type="hidden" name="endpoint_id" value=id2.clone() />
                                 <SubmitButton label="Roll secret" pending=actions.roll.pending() />
                             </ActionForm>
-                        </div>
-                    </details>
-                    <details class="relative">
-                        <summary class="cursor-pointer list-none rounded-lg px-3 py-1.5 text-sm text-rose-700 hover:bg-rose-50">"Delete"</summary>
-                        <div class="absolute right-0 z-10 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-4 shadow-lg">
+                        </Popover>
+                    <Popover label="Delete" danger=true>
                             <p class="text-sm text-slate-700">"Delete this endpoint? Its pending deliveries are dropped."</p>
                             <ActionForm action=actions.delete attr:class="mt-3">
                                 <input type="hidden" name="slug" value=move || slug.get() />
                                 <input type="hidden" name="endpoint_id" value=id3.clone() />
                                 <SubmitButton label="Delete endpoint" pending=actions.delete.pending() tone="danger" />
                             </ActionForm>
-                        </div>
-                    </details>
+                        </Popover>
                 </div>
             </div>
             <details class="mt-3">
                 <summary class="cursor-pointer text-sm text-slate-700">"Signing secret"</summary>
                 <p class="mt-2 break-all rounded-lg bg-slate-100 px-3 py-2 font-mono text-xs text-slate-900" data-testid="webhook-secret">{e.secret.clone()}</p>
-                {overlap.map(|t| view! { <p class="mt-1 text-xs text-amber-700" data-testid="webhook-overlap">{format!("The previous secret also signs until {}.", time(t))}</p> })}
+                {overlap.map(|t| view! { <p class="mt-1 text-xs text-amber-700" data-testid="webhook-overlap">{format!("The previous secret also signs until {}.", format_time(t))}</p> })}
                 <p class="mt-1 text-xs text-slate-500">"Verify the Gatehouse-Signature header with it; see docs/webhooks.md."</p>
             </details>
             <h3 class="mt-4 text-sm font-semibold text-slate-900">"Recent deliveries"</h3>
@@ -196,7 +185,7 @@ fn EndpointCard(endpoint: EndpointView, actions: Actions, now: i64) -> impl Into
                                         _ => "bg-amber-50 text-amber-800",
                                     };
                                     let response = d.last_status_code.map(|c| format!("HTTP {c}")).or(d.last_error.clone()).unwrap_or_else(|| "—".into());
-                                    let retry = (d.status == "pending" && d.attempts > 0).then(|| format!(" · next try {}", time(d.next_attempt_at)));
+                                    let retry = (d.status == "pending" && d.attempts > 0).then(|| format!(" · next try {}", format_time(d.next_attempt_at)));
                                     let id = d.id.clone();
                                     view! {
                                         <tr data-testid="delivery-row" data-status=d.status.clone()>
@@ -204,7 +193,7 @@ fn EndpointCard(endpoint: EndpointView, actions: Actions, now: i64) -> impl Into
                                             <td class="px-3 py-2"><span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {badge}")>{d.status.clone()}</span></td>
                                             <td class="px-3 py-2 text-xs text-slate-700" data-testid="delivery-response">{response}{retry}</td>
                                             <td class="px-3 py-2 text-xs">{d.attempts}</td>
-                                            <td class="px-3 py-2 font-mono text-xs text-slate-600">{time(d.created_at)}</td>
+                                            <td class="px-3 py-2 font-mono text-xs text-slate-600">{format_time(d.created_at)}</td>
                                             <td class="px-3 py-2">
                                                 <ActionForm action=actions.redeliver>
                                                     <input type="hidden" name="slug" value=move || slug.get() />
