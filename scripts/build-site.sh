@@ -28,4 +28,18 @@ fi
 echo "==> css"
 tailwindcss -i style/tailwind.css -o "$site/pkg/gatehouse.css" $([ "$profile" = release ] && echo --minify)
 cp -R public/. "$site/"
+# Release: brotli (quality 11) and gzip copies made once here, served as they are (the server's
+# on-the-fly compression uses a fast, weaker setting). Dev: none, so nothing stale is served.
+rm -f "$site"/pkg/*.br "$site"/pkg/*.gz
+if [ "$profile" = release ]; then
+  echo "==> precompress"
+  node -e '
+    const zlib = require("zlib"), fs = require("fs");
+    for (const f of process.argv.slice(1)) {
+      const raw = fs.readFileSync(f);
+      fs.writeFileSync(f + ".br", zlib.brotliCompressSync(raw, { params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }));
+      fs.writeFileSync(f + ".gz", zlib.gzipSync(raw, { level: 9 }));
+    }' "$site/pkg/gatehouse_bg.wasm" "$site/pkg/gatehouse.js" "$site/pkg/gatehouse.css"
+fi
 ls -la "$site/pkg"

@@ -2,7 +2,7 @@
 # Installs whatever is missing to build Gatehouse, and skips what is already there:
 # the wasm target, wasm-bindgen-cli (pinned to the wasm-bindgen crate in Cargo.lock), and the npm
 # tools (Tailwind CSS, wasm-opt, playwright-core). With `--test` it also makes sure Debian's
-# Chromium is installed and PostgreSQL is running, for the test suite.
+# Chromium is installed and PostgreSQL and Redis are running, for the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -50,6 +50,18 @@ if $want_test; then
   fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     echo "error: PostgreSQL is not reachable on 127.0.0.1:5432; the PostgreSQL tests need it." >&2
+    exit 1
+  fi
+  # Redis holds the rate limits shared by several processes; the multi-instance tests use it.
+  redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && read -r -t 2 reply <&3 && [[ $reply == +PONG* ]]) 2>/dev/null; }
+  if ! redis_up; then
+    step "starting Redis"
+    command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no >/dev/null
+    for _ in $(seq 1 20); do redis_up && break; sleep 0.25; done
+  fi
+  if ! redis_up; then
+    echo "error: Redis is not reachable on 127.0.0.1:6379; the multi-instance tests need it." >&2
     exit 1
   fi
 fi

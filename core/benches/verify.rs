@@ -30,6 +30,7 @@ fn bench(c: &mut Criterion) {
             scopes: ScopeSet::parse_for_key(&["runs:read"]).expect("scopes"),
             expiry: ExpiryChoice::Never,
             resources: None,
+            rate_limit_per_minute: None,
         };
         let (key, token) = keys::create_in(&db, &ws.id, None, new).await.expect("key");
         // The benchmark must measure verification, not the rate limiter's refusal.

@@ -73,6 +73,9 @@ pub struct KeyCreateArgs {
     /// Comma-separated agent and app ids the key is limited to; all of the workspace's without it.
     #[arg(long)]
     pub resources: Option<String>,
+    /// Requests per minute for this key (1 to 100000); the workspace default without it.
+    #[arg(long)]
+    pub rate_limit: Option<i64>,
 }
 
 /// Turns a domain error into a message for the terminal.
@@ -142,6 +145,7 @@ pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
                     None => ExpiryChoice::Never,
                 },
                 resources: args.resources.as_deref().map(|r| r.split(',').map(|s| s.trim().to_owned()).collect()),
+                rate_limit_per_minute: args.rate_limit,
             };
             let (key, token) = keys::create_in(db, &ws.id, None, new).await.map_err(explain)?;
             eprintln!("created key {} ({}) in {}; it is shown once, below:", key.id, key.name, ws.slug);
@@ -168,7 +172,7 @@ pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
         }
         KeyCommand::Revoke { workspace: slug, key_id } => {
             let ws = workspace(db, &slug).await?;
-            let key = keys::revoke_in(db, &ws.id, &key_id).await.map_err(|e| match e {
+            let key = keys::revoke_in(db, &ws.id, None, &key_id).await.map_err(|e| match e {
                 CoreError::NotFound => anyhow!("workspace {slug} has no key {key_id:?}"),
                 other => explain(other),
             })?;

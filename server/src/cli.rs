@@ -67,6 +67,17 @@ pub struct ServeArgs {
     /// Allow webhook URLs that resolve to private, loopback or link-local addresses.
     #[arg(long, env = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
     pub webhooks_allow_private: bool,
+    /// Count MCP calls for the Usage and Overview pages (true or false). Off, nothing is counted;
+    /// meant for measuring what counting costs.
+    #[arg(long, env = "GATEHOUSE_USAGE_RECORDING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub usage_recording: bool,
+    /// Redis for rate limits shared by every Gatehouse process on the same database, e.g.
+    /// redis://127.0.0.1:6379. Without it each process keeps its own limits.
+    #[arg(long, env = "GATEHOUSE_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of Gatehouse's keys in that Redis (for several deployments on one Redis).
+    #[arg(long, env = "GATEHOUSE_REDIS_NAMESPACE", default_value = "gatehouse")]
+    pub redis_namespace: String,
 }
 
 /// Runs the chosen subcommand.

@@ -25,6 +25,12 @@ pub struct Config {
     pub registrations_per_minute: i64,
     /// Webhook URLs may point at private addresses.
     pub webhooks_allow_private: bool,
+    /// MCP calls are counted for the Usage and Overview pages.
+    pub usage_recording: bool,
+    /// Redis holding the rate limits shared by every process; `None` keeps them per process.
+    pub redis_url: Option<String>,
+    /// Prefix of Gatehouse's keys in that Redis.
+    pub redis_namespace: String,
 }
 
 impl Config {
@@ -48,6 +54,15 @@ impl Config {
         if !(1..=10_000).contains(&args.oauth_registrations_per_minute) {
             bail!("GATEHOUSE_OAUTH_REGISTRATIONS_PER_MINUTE must be between 1 and 10000");
         }
+        if let Some(url) = &args.redis_url
+            && !url.trim().is_empty()
+            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://"))
+        {
+            bail!("GATEHOUSE_REDIS_URL must start with redis://, rediss:// or redis+unix://");
+        }
+        if args.redis_namespace.is_empty() || args.redis_namespace.len() > 64 {
+            bail!("GATEHOUSE_REDIS_NAMESPACE must be 1 to 64 characters");
+        }
         let oauth_cleanup = CleanupPolicy { unused_client_after: args.oauth_unused_client_hours * HOUR };
         Ok(Config {
             addr,
@@ -58,6 +73,9 @@ impl Config {
             oauth_cleanup,
             registrations_per_minute: args.oauth_registrations_per_minute,
             webhooks_allow_private: args.webhooks_allow_private,
+            usage_recording: args.usage_recording,
+            redis_url: args.redis_url.clone().filter(|u| !u.trim().is_empty()),
+            redis_namespace: args.redis_namespace.clone(),
         })
     }
 
@@ -72,6 +90,9 @@ impl Config {
             oauth_cleanup: CleanupPolicy::default(),
             registrations_per_minute: 10,
             webhooks_allow_private: false,
+            usage_recording: true,
+            redis_url: None,
+            redis_namespace: "gatehouse".to_owned(),
         }
     }
 

@@ -8,7 +8,7 @@ use axum::{Router, middleware, routing::get};
 use gatehouse_app::{App, shell};
 use gatehouse_core::{
     Db,
-    keys::KeyVerifier,
+    keys::{KeyVerifier, RateLimiter},
     oauth::{self, CleanupPolicy},
     usage::UsageRecorder,
 };
@@ -20,6 +20,7 @@ use tower_http::{
     compression::CompressionLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
     trace::TraceLayer,
 };
 use tower_sessions::{
@@ -59,6 +60,11 @@ impl Server {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The whole application as a service, for driving it without a socket (the fuzz targets).
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
@@ -116,8 +122,17 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         .build();
     let secure = config.secure_cookies();
     let public_url = config.public_url.clone();
-    let keys = KeyVerifier::new(db.clone()).with_oauth_resource(&oauth::mcp_resource(&public_url));
-    let usage = Arc::new(UsageRecorder::default());
+    let limits = Arc::new(match &config.redis_url {
+        Some(url) => RateLimiter::shared(url, &config.redis_namespace).await?,
+        None => RateLimiter::default(),
+    });
+    let keys = KeyVerifier::new(db.clone())
+        .with_oauth_resource(&oauth::mcp_resource(&public_url))
+        .with_rate_limiter(limits.clone());
+    let usage = Arc::new(if config.usage_recording { UsageRecorder::default() } else { UsageRecorder::off() });
+    if !config.usage_recording {
+        tracing::warn!("usage recording is off (GATEHOUSE_USAGE_RECORDING=false): MCP calls are not counted");
+    }
     let cleanup = config.oauth_cleanup;
     let webhooks_allow_private = config.webhooks_allow_private;
     let state = AppState {
@@ -126,7 +141,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         config: Arc::new(config),
         keys: keys.clone(),
         usage: usage.clone(),
-        oauth_limits: Arc::default(),
+        oauth_limits: limits,
     };
     let router = router(state, sessions, secure);
     Ok(Server { listener, router, public_url, db, keys, usage, cleanup, webhooks_allow_private })
@@ -180,6 +195,11 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
         .merge(crate::api::router())
         .merge(crate::oauth::router())
         .merge(crate::mcp::router(&state))
+        // The wasm, JS and CSS; a release build's brotli/gzip copies are sent as they are.
+        .nest_service(
+            "/pkg",
+            ServeDir::new(format!("{}/pkg", state.config.site_root)).precompressed_br().precompressed_gzip(),
+        )
         .merge(pages)
         .with_state(state)
         .layer(

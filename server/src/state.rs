@@ -19,7 +19,8 @@ pub struct AppState {
     pub keys: KeyVerifier,
     /// MCP calls counted in memory, written in batches.
     pub usage: std::sync::Arc<UsageRecorder>,
-    /// Per-address and per-client limits of the OAuth endpoints (registration, device flow).
+    /// The rate limiter of keys and connectors, also holding the per-address and per-client limits
+    /// of the OAuth endpoints (registration, device flow); in Redis when configured.
     pub oauth_limits: std::sync::Arc<RateLimiter>,
 }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use super::context::{audit, fail, require_user_id, server_context};
+use super::context::{actor, audit, fail, require_user_id, server_context};
 use crate::error::AppError;
 
 /// A key as the list shows it.
@@ -206,22 +206,14 @@ pub async fn create_key(
     .map_err(fail)?;
     let (key, token) = keys::create(
         &ctx.db,
-        &user_id,
+        &actor(&user_id).await,
         &slug,
-        NewKey { name, environment, scopes, expiry, resources: restriction(resources) },
+        NewKey { name, environment, scopes, expiry, resources: restriction(resources), rate_limit_per_minute: None },
     )
     .await
     .map_err(fail)?;
     no_store();
     tracing::info!(key_id = %key.id, "API key created");
-    audit(
-        &slug,
-        &user_id,
-        "key.created",
-        ("key", &key.id),
-        serde_json::json!({ "name": key.name, "environment": key.environment, "scopes": key.scopes.names(), "expires_at": key.expires_at, "resources": key.resources }),
-    )
-    .await;
     Ok(CreatedKey { id: key.id, name: key.name, hint: key.hint, secret: token.expose().to_owned() })
 }
 
@@ -230,9 +222,8 @@ pub async fn create_key(
 pub async fn revoke_key(slug: String, key_id: String) -> Result<(), AppError> {
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
-    let key = gatehouse_core::keys::revoke(&ctx.db, &user_id, &slug, &key_id).await.map_err(fail)?;
+    gatehouse_core::keys::revoke(&ctx.db, &actor(&user_id).await, &slug, &key_id).await.map_err(fail)?;
     tracing::info!(%key_id, "API key revoked");
-    audit(&slug, &user_id, "key.revoked", ("key", &key_id), serde_json::json!({ "name": key.name })).await;
     Ok(())
 }
 
@@ -242,19 +233,10 @@ pub async fn roll_key(slug: String, key_id: String, grace: String) -> Result<Cre
     use gatehouse_core::keys::{self, Grace};
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
-    let grace_label = grace.clone();
     let grace = Grace::parse(&grace).map_err(fail)?;
-    let (key, token) = keys::roll(&ctx.db, &user_id, &slug, &key_id, grace).await.map_err(fail)?;
+    let (key, token) = keys::roll(&ctx.db, &actor(&user_id).await, &slug, &key_id, grace).await.map_err(fail)?;
     no_store();
     tracing::info!(old = %key_id, new = %key.id, "API key rolled");
-    audit(
-        &slug,
-        &user_id,
-        "key.rolled",
-        ("key", &key_id),
-        serde_json::json!({ "name": key.name, "new_key": key.id, "grace": grace_label }),
-    )
-    .await;
     Ok(CreatedKey { id: key.id, name: key.name, hint: key.hint, secret: token.expose().to_owned() })
 }
 

@@ -23,6 +23,7 @@ use sqlx::{Any, Row, Transaction, any::AnyRow};
 
 use crate::{
     Db,
+    audit::{self, Actor},
     clock::{DAY, HOUR, Millis, now_ms},
     error::{CoreError, CoreResult},
     scopes::ScopeSet,
@@ -94,6 +95,8 @@ pub struct NewKey {
     pub expiry: ExpiryChoice,
     /// Agent and app ids the key is limited to; `None` for all of the workspace's.
     pub resources: Option<Vec<String>>,
+    /// Requests per minute; `None` uses the workspace default.
+    pub rate_limit_per_minute: Option<i64>,
 }
 
 /// The key policy of a workspace.
@@ -122,6 +125,16 @@ impl Grace {
             "24h" | "1d" => Ok(Grace::OneDay),
             "7d" => Ok(Grace::SevenDays),
             _ => Err(CoreError::invalid("grace", "Choose none, 1h, 24h or 7d.")),
+        }
+    }
+
+    /// The canonical name, as the audit log shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Grace::None => "none",
+            Grace::OneHour => "1h",
+            Grace::OneDay => "24h",
+            Grace::SevenDays => "7d",
         }
     }
 
@@ -200,36 +213,56 @@ pub async fn set_policy(db: &Db, user_id: &str, slug: &str, policy: KeyPolicy) -
 }
 
 /// Creates a key in a workspace the user administers. The token is returned once and never stored.
-pub async fn create(db: &Db, user_id: &str, slug: &str, new: NewKey) -> CoreResult<(ApiKey, KeyToken)> {
-    let m = workspaces::membership(db, user_id, slug).await?;
+/// The key and its `key.created` audit entry are one transaction.
+pub async fn create(db: &Db, actor: &Actor, slug: &str, new: NewKey) -> CoreResult<(ApiKey, KeyToken)> {
+    let m = workspaces::membership(db, &actor.user_id, slug).await?;
     m.role.require_admin("create API keys")?;
-    create_in(db, &m.workspace.id, Some(user_id), new).await
+    create_in(db, &m.workspace.id, Some(actor), new).await
 }
 
-/// Creates a key in a workspace without a role check: for the admin CLI.
+/// Creates a key in a workspace without a role check: for the admin CLI (no actor).
 pub async fn create_in(
     db: &Db,
     workspace_id: &str,
-    created_by: Option<&str>,
+    actor: Option<&Actor>,
     new: NewKey,
 ) -> CoreResult<(ApiKey, KeyToken)> {
     let now = now_ms();
     let policy = policy_of(db, workspace_id).await?;
     let expires_at = new.expiry.resolve(now, policy.max_lifetime_days)?;
+    check_rate_limit(new.rate_limit_per_minute)?;
     let resources = check_resources(db, workspace_id, new.environment, new.resources.as_deref()).await?;
     let row = NewRow {
         name: &new.name,
         environment: new.environment,
         scopes: &new.scopes,
         resources: resources.as_deref(),
-        rate_limit: None,
+        rate_limit: new.rate_limit_per_minute,
         created_at: now,
         expires_at,
     };
     let mut tx = db.pool().begin().await?;
-    let token = insert_key(&mut tx, workspace_id, created_by, row).await?;
+    let token = insert_key(&mut tx, workspace_id, actor.map(|a| a.user_id.as_str()), row).await?;
+    let details = serde_json::json!({
+        "name": new.name.as_str(),
+        "environment": new.environment,
+        "scopes": new.scopes.names(),
+        "expires_at": expires_at,
+        "resources": resources.as_deref().map(split_resources),
+    });
+    audit::record(&mut *tx, workspace_id, actor, "key.created", ("key", token.lookup_id()), details).await?;
     tx.commit().await?;
     Ok((get_in(db, workspace_id, token.lookup_id()).await?, token))
+}
+
+/// A key's own rate limit, when it has one, is 1 to 100,000 requests per minute.
+fn check_rate_limit(limit: Option<i64>) -> CoreResult<()> {
+    match limit {
+        Some(limit) if !(1..=100_000).contains(&limit) => {
+            Err(CoreError::invalid("rate_limit", "Choose between 1 and 100000 requests per minute."))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The stored form of a resource list: ids separated by single spaces.
@@ -346,30 +379,39 @@ async fn get_in(db: &Db, workspace_id: &str, key_id: &str) -> CoreResult<ApiKey>
 }
 
 /// Revokes a key at once (admins). Revoking a revoked key changes nothing.
-pub async fn revoke(db: &Db, user_id: &str, slug: &str, key_id: &str) -> CoreResult<ApiKey> {
-    let m = workspaces::membership(db, user_id, slug).await?;
+pub async fn revoke(db: &Db, actor: &Actor, slug: &str, key_id: &str) -> CoreResult<ApiKey> {
+    let m = workspaces::membership(db, &actor.user_id, slug).await?;
     m.role.require_admin("revoke API keys")?;
-    revoke_in(db, &m.workspace.id, key_id).await
+    revoke_in(db, &m.workspace.id, Some(actor), key_id).await
 }
 
-pub async fn revoke_in(db: &Db, workspace_id: &str, key_id: &str) -> CoreResult<ApiKey> {
+/// Revokes a key now. The revocation and its `key.revoked` audit entry are one transaction; a
+/// key already revoked is left as it is, and no second entry is written.
+pub async fn revoke_in(db: &Db, workspace_id: &str, actor: Option<&Actor>, key_id: &str) -> CoreResult<ApiKey> {
     let now = now_ms();
-    get_in(db, workspace_id, key_id).await?;
-    sqlx::query(
+    let key = get_in(db, workspace_id, key_id).await?;
+    let mut tx = db.pool().begin().await?;
+    let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND (revoked_at IS NULL OR revoked_at > $1)",
     )
     .bind(now)
     .bind(workspace_id)
     .bind(key_id)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    if done.rows_affected() > 0 {
+        let details = serde_json::json!({ "name": key.name });
+        audit::record(&mut *tx, workspace_id, actor, "key.revoked", ("key", key_id), details).await?;
+    }
+    tx.commit().await?;
     get_in(db, workspace_id, key_id).await
 }
 
 /// Rolls a key (admins): a new key with the same settings and lifetime, revealed once; the old
 /// one keeps working for the grace period, then stops.
-pub async fn roll(db: &Db, user_id: &str, slug: &str, key_id: &str, grace: Grace) -> CoreResult<(ApiKey, KeyToken)> {
-    let m = workspaces::membership(db, user_id, slug).await?;
+/// The new key, the old one's end and the `key.rolled` audit entry are one transaction.
+pub async fn roll(db: &Db, actor: &Actor, slug: &str, key_id: &str, grace: Grace) -> CoreResult<(ApiKey, KeyToken)> {
+    let m = workspaces::membership(db, &actor.user_id, slug).await?;
     m.role.require_admin("roll API keys")?;
     let old = get_in(db, &m.workspace.id, key_id).await?;
     let now = now_ms();
@@ -405,7 +447,7 @@ pub async fn roll(db: &Db, user_id: &str, slug: &str, key_id: &str, grace: Grace
     };
     // The new key and the old key's end are one change: never one without the other.
     let mut tx = db.pool().begin().await?;
-    let token = insert_key(&mut tx, &m.workspace.id, Some(user_id), row).await?;
+    let token = insert_key(&mut tx, &m.workspace.id, Some(&actor.user_id), row).await?;
     sqlx::query("UPDATE api_keys SET revoked_at = $1, rolled_to = $2 WHERE workspace_id = $3 AND id = $4")
         .bind(now + grace.millis())
         .bind(token.lookup_id())
@@ -413,6 +455,8 @@ pub async fn roll(db: &Db, user_id: &str, slug: &str, key_id: &str, grace: Grace
         .bind(key_id)
         .execute(&mut *tx)
         .await?;
+    let details = serde_json::json!({ "name": old.name, "new_key": token.lookup_id(), "grace": grace.label() });
+    audit::record(&mut *tx, &m.workspace.id, Some(actor), "key.rolled", ("key", key_id), details).await?;
     tx.commit().await?;
     let new_key = get_in(db, &m.workspace.id, token.lookup_id()).await?;
     Ok((new_key, token))
@@ -433,11 +477,7 @@ pub struct KeyEdit {
 pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyEdit) -> CoreResult<ApiKey> {
     let m = workspaces::membership(db, user_id, slug).await?;
     m.role.require_admin("edit API keys")?;
-    if let Some(limit) = edit.rate_limit_per_minute
-        && !(1..=100_000).contains(&limit)
-    {
-        return Err(CoreError::invalid("rate_limit", "Choose between 1 and 100000 requests per minute."));
-    }
+    check_rate_limit(edit.rate_limit_per_minute)?;
     let current = get_in(db, &m.workspace.id, key_id).await?;
     let resources = check_resources(db, &m.workspace.id, current.environment, edit.resources.as_deref()).await?;
     let done = sqlx::query(

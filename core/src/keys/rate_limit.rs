@@ -1,15 +1,138 @@
-//! Per-key rate limiting: a token bucket per key in this process's memory. A key may burst up to
-//! its per-minute limit and refills continuously. (Shared limits across several processes come
-//! with the multi-instance work.)
+//! Rate limits: a token bucket per key, connector, address or OAuth client. A bucket may burst up
+//! to its per-minute limit and refills continuously. Buckets live in this process's memory or, when
+//! the operator sets `GATEHOUSE_REDIS_URL`, in Redis, so that every Gatehouse process sharing that
+//! Redis shares the limits. Should Redis stop answering, each process falls back to its own
+//! buckets (and says so in its log) rather than refusing or waving through every request.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicI64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
+use redis::{
+    Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+use crate::clock::now_ms;
+
+/// The token bucket in Redis, atomic and timed by the Redis server's clock (processes' clocks may
+/// differ). `KEYS[1]` the bucket, `ARGV[1]` its per-minute limit; returns 0, or the milliseconds to
+/// wait. An untouched bucket expires once it would be full again, which is how a new one starts.
+const TOKEN_BUCKET_LUA: &str = r"
+local capacity = tonumber(ARGV[1])
+local per_ms = capacity / 60000
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1]) or capacity
+local at = tonumber(b[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / per_ms) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 61000)
+return wait
+";
+
+/// How long a Redis answer may take before the process uses its own buckets for that request.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Redis could not be reached when the server started.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach Redis for shared rate limits: {0}")]
+pub struct SharedLimitsUnavailable(String);
+
 #[derive(Debug, Default)]
 pub struct RateLimiter {
+    local: LocalBuckets,
+    shared: Option<Shared>,
+}
+
+struct Shared {
+    connection: ConnectionManager,
+    script: Script,
+    /// Prefix of every bucket's Redis key, so several deployments can share one Redis.
+    namespace: String,
+    /// When the last "Redis is not answering" warning was logged (ms), to log it once in a while.
+    last_warning: AtomicI64,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("namespace", &self.namespace).finish_non_exhaustive()
+    }
+}
+
+impl RateLimiter {
+    /// Buckets shared through Redis at `url` (`redis://host:port/db`), under `namespace`.
+    pub async fn shared(url: &str, namespace: &str) -> Result<Self, SharedLimitsUnavailable> {
+        let client = redis::Client::open(url).map_err(|e| SharedLimitsUnavailable(e.to_string()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(2);
+        let mut connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| SharedLimitsUnavailable(e.to_string()))?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| SharedLimitsUnavailable(e.to_string()))?;
+        Ok(RateLimiter {
+            local: LocalBuckets::default(),
+            shared: Some(Shared {
+                connection,
+                script: Script::new(TOKEN_BUCKET_LUA),
+                namespace: namespace.to_owned(),
+                last_warning: AtomicI64::new(0),
+            }),
+        })
+    }
+
+    /// Whether limits are shared with other processes.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Takes one request from the bucket, or says how long until one is available.
+    pub async fn check(&self, bucket: &str, per_minute: i64) -> Result<(), Duration> {
+        let per_minute = per_minute.max(1);
+        if let Some(shared) = &self.shared {
+            match shared.take(bucket, per_minute).await {
+                Ok(0) => return Ok(()),
+                Ok(wait_ms) => return Err(Duration::from_millis(wait_ms.max(1))),
+                Err(e) => shared.warn(&e),
+            }
+        }
+        self.local.check_at(bucket, per_minute, Instant::now())
+    }
+}
+
+impl Shared {
+    async fn take(&self, bucket: &str, per_minute: i64) -> redis::RedisResult<u64> {
+        let mut connection = self.connection.clone();
+        let key = format!("{}:rate:{bucket}", self.namespace);
+        self.script.key(key).arg(per_minute).invoke_async(&mut connection).await
+    }
+
+    fn warn(&self, error: &redis::RedisError) {
+        let now = now_ms();
+        let last = self.last_warning.load(Ordering::Relaxed);
+        if now - last >= 10_000
+            && self.last_warning.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            tracing::warn!(error = %error, "Redis did not answer; rate limits are per process until it does");
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct LocalBuckets {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -19,17 +142,12 @@ struct Bucket {
     updated: Instant,
 }
 
-impl RateLimiter {
-    /// Takes one request from the key's bucket, or says how long until one is available.
-    pub fn check(&self, key_id: &str, per_minute: i64) -> Result<(), Duration> {
-        self.check_at(key_id, per_minute, Instant::now())
-    }
-
-    fn check_at(&self, key_id: &str, per_minute: i64, now: Instant) -> Result<(), Duration> {
+impl LocalBuckets {
+    fn check_at(&self, key: &str, per_minute: i64, now: Instant) -> Result<(), Duration> {
         let capacity = per_minute.max(1) as f64;
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.entry(key_id.to_owned()).or_insert(Bucket { tokens: capacity, updated: now });
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: capacity, updated: now });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
         bucket.updated = now;
@@ -48,7 +166,7 @@ mod tests {
 
     #[test]
     fn bursts_then_refills() {
-        let limiter = RateLimiter::default();
+        let limiter = LocalBuckets::default();
         let t0 = Instant::now();
         for _ in 0..3 {
             assert!(limiter.check_at("k", 3, t0).is_ok());
@@ -57,5 +175,34 @@ mod tests {
         assert!(wait <= Duration::from_secs(20) && wait > Duration::from_secs(19));
         assert!(limiter.check_at("other", 3, t0).is_ok(), "keys have their own buckets");
         assert!(limiter.check_at("k", 3, t0 + Duration::from_secs(21)).is_ok());
+    }
+}
+
+/// Against the Redis on 127.0.0.1:6379 (`GATEHOUSE_TEST_REDIS_URL` to use another).
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn two_processes_share_one_bucket() {
+        let url = std::env::var("GATEHOUSE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let namespace = format!("gatehouse-test-{}", crate::ids::random_base62(10));
+        let a = RateLimiter::shared(&url, &namespace).await.expect("Redis is needed for this test");
+        let b = RateLimiter::shared(&url, &namespace).await.expect("Redis");
+        assert!(a.is_shared());
+        assert!(a.check("key_1", 3).await.is_ok());
+        assert!(b.check("key_1", 3).await.is_ok());
+        assert!(a.check("key_1", 3).await.is_ok());
+        let wait = b.check("key_1", 3).await.expect_err("the fourth request within the minute, in either process");
+        assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(b.check("key_2", 3).await.is_ok(), "buckets are per key");
+        let other = RateLimiter::shared(&url, &format!("{namespace}-other")).await.expect("Redis");
+        assert!(other.check("key_1", 3).await.is_ok(), "namespaces keep deployments apart");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_reported_at_start() {
+        let err = RateLimiter::shared("redis://127.0.0.1:1", "x").await.expect_err("nothing listens on port 1");
+        assert!(err.to_string().starts_with("cannot reach Redis"), "{err}");
     }
 }

@@ -219,6 +219,12 @@ impl KeyVerifier {
         }
     }
 
+    /// Uses these buckets (shared through Redis, say) instead of its own.
+    pub fn with_rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.rate_limiter = limiter;
+        self
+    }
+
     /// Accepts OAuth access tokens issued for `resource`.
     pub fn with_oauth_resource(mut self, resource: &str) -> Self {
         self.oauth_resource = Some(Arc::from(resource));
@@ -242,6 +248,7 @@ impl KeyVerifier {
         let grant = oauth::verify_access(&self.db, token, resource).await?;
         self.rate_limiter
             .check(&grant.grant_id, grant.rate_limit_per_minute)
+            .await
             .map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
         self.connector_last_used.touch(&grant.grant_id, now_ms());
         Ok(Principal {
@@ -280,7 +287,10 @@ impl KeyVerifier {
             return Err(AuthFailure::Expired { at });
         }
         let limit = row.rate_limit_per_minute.unwrap_or(row.workspace_rate_limit);
-        self.rate_limiter.check(&row.id, limit).map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
+        self.rate_limiter
+            .check(&row.id, limit)
+            .await
+            .map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
         self.last_used.touch(&row.id, now);
         Ok(Principal {
             workspace_id: row.workspace_id,

@@ -86,8 +86,64 @@ fn metadata_error(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClientMetadata, description)
 }
 
+/// Registration metadata that passed every check, with the defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedMetadata {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub auth_method: String,
+    pub scope: Option<ScopeSet>,
+    pub client_uri: Option<String>,
+    pub software_id: Option<String>,
+    pub software_version: Option<String>,
+}
+
 /// Checks the metadata and registers the client.
 pub async fn register(db: &Db, metadata: ClientMetadata) -> Result<Registered, OAuthError> {
+    let m = check_metadata(metadata)?;
+    let id = new_id("gcl");
+    let secret = (m.auth_method != "none").then(|| secret::generate(CLIENT_SECRET_PREFIX));
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO oauth_clients (id, name, redirect_uris, grant_types, scope, auth_method, secret_digest, client_uri,
+             software_id, software_version, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&id)
+    .bind(&m.name)
+    .bind(m.redirect_uris.join("\n"))
+    .bind(m.grant_types.join(" "))
+    .bind(m.scope.as_ref().map(ScopeSet::to_stored))
+    .bind(&m.auth_method)
+    .bind(secret.as_deref().map(secret::digest))
+    .bind(&m.client_uri)
+    .bind(&m.software_id)
+    .bind(&m.software_version)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    tracing::info!(client_id = %id, auth_method = %m.auth_method, "OAuth client registered");
+    Ok(Registered {
+        client_id: id,
+        client_id_issued_at: now / 1000,
+        client_secret_expires_at: secret.as_ref().map(|_| 0),
+        client_secret: secret,
+        client_name: m.name,
+        redirect_uris: m.redirect_uris,
+        grant_types: m.grant_types,
+        response_types: m.response_types,
+        token_endpoint_auth_method: m.auth_method,
+        scope: m.scope.map(|s| s.to_stored()),
+        client_uri: m.client_uri,
+        software_id: m.software_id,
+        software_version: m.software_version,
+    })
+}
+
+/// The checks of RFC 7591 metadata, without the database: what `register` would refuse, and why.
+pub fn check_metadata(metadata: ClientMetadata) -> Result<CheckedMetadata, OAuthError> {
     let grant_types = metadata.grant_types.unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
     if grant_types.is_empty() {
         return Err(metadata_error("grant_types is empty"));
@@ -162,39 +218,13 @@ pub async fn register(db: &Db, metadata: ClientMetadata) -> Result<Registered, O
         }
     }
 
-    let id = new_id("gcl");
-    let secret = (auth_method != "none").then(|| secret::generate(CLIENT_SECRET_PREFIX));
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO oauth_clients (id, name, redirect_uris, grant_types, scope, auth_method, secret_digest, client_uri,
-             software_id, software_version, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&id)
-    .bind(&name)
-    .bind(redirect_uris.join("\n"))
-    .bind(grant_types.join(" "))
-    .bind(scope.as_ref().map(ScopeSet::to_stored))
-    .bind(&auth_method)
-    .bind(secret.as_deref().map(secret::digest))
-    .bind(&client_uri)
-    .bind(&metadata.software_id)
-    .bind(&metadata.software_version)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    tracing::info!(client_id = %id, %auth_method, "OAuth client registered");
-    Ok(Registered {
-        client_id: id,
-        client_id_issued_at: now / 1000,
-        client_secret_expires_at: secret.as_ref().map(|_| 0),
-        client_secret: secret,
-        client_name: name,
+    Ok(CheckedMetadata {
+        name,
         redirect_uris,
         grant_types,
         response_types,
-        token_endpoint_auth_method: auth_method,
-        scope: scope.map(|s| s.to_stored()),
+        auth_method,
+        scope,
         client_uri,
         software_id: metadata.software_id,
         software_version: metadata.software_version,

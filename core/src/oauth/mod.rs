@@ -22,7 +22,10 @@ pub use authorize::{
     AuthorizeError, AuthorizeParams, ConsentRequest, ConsentStatus, approve, consent_request, deny, start,
 };
 pub use cleanup::{CleanupPolicy, remove_stale};
-pub use clients::{Client, ClientCredentials, ClientMetadata, Registered, authenticate, find_client, register};
+pub use clients::{
+    CheckedMetadata, Client, ClientCredentials, ClientMetadata, Registered, authenticate, check_metadata, find_client,
+    register,
+};
 pub use connectors::{Connector, list as list_connectors, list_in as list_connectors_in, rebind, remove};
 pub use device::{
     DeviceAuthorization, DeviceRequest, UserCode, approve_device, deny_device, device_request, poll_device,

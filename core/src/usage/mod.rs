@@ -115,11 +115,26 @@ pub(crate) fn add_on_conflict(table: &str, time_column: &str) -> String {
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
     pending: Mutex<HashMap<Bucket, Counts>>,
+    /// Set when the operator turned recording off (for benchmarks or by choice): calls are not noted.
+    off: bool,
 }
 
 impl UsageRecorder {
+    /// A recorder that notes nothing: the Usage and Overview pages stay empty.
+    pub fn off() -> Self {
+        UsageRecorder { off: true, ..UsageRecorder::default() }
+    }
+
+    /// Whether calls are noted.
+    pub fn is_on(&self) -> bool {
+        !self.off
+    }
+
     /// Notes a call. Never touches the database.
     pub fn record(&self, call: Call<'_>) {
+        if self.off {
+            return;
+        }
         let bucket = Bucket {
             workspace_id: call.workspace_id.to_owned(),
             environment: call.environment,

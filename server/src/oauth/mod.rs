@@ -11,7 +11,7 @@ mod device;
 mod error;
 mod metadata;
 mod page;
-mod params;
+pub mod params;
 mod register;
 mod revoke;
 mod token;

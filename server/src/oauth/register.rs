@@ -25,7 +25,7 @@ pub async fn register(
 ) -> Response {
     // Per address; the bucket refills continuously. Failed registrations count too.
     if let Err(wait) =
-        state.oauth_limits.check(&format!("register:{}", addr.ip()), state.config.registrations_per_minute)
+        state.oauth_limits.check(&format!("register:{}", addr.ip()), state.config.registrations_per_minute).await
     {
         let mut e =
             OAuthError::new(ErrorCode::TemporarilyUnavailable, "too many registrations from this address; retry later");

@@ -80,6 +80,21 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
             (format!("{base}/{name}"), None)
         }
     };
+    start_on(engine, url, dir, adjust).await
+}
+
+/// Another Gatehouse process on `other`'s database: it shares nothing with `other` but the
+/// database (and whatever `adjust` configures, such as a Redis).
+pub async fn spawn_instance_of(other: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start_on(other.engine, other.database_url.clone(), None, adjust).await
+}
+
+async fn start_on(
+    engine: Engine,
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let database_url = url.clone();
     let mut config = Config::for_tests(&url);
     adjust(&mut config);

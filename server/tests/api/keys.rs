@@ -21,7 +21,7 @@ both_engines!(
 );
 
 /// Creates a key through the dashboard's server function; returns (key id, full key).
-async fn create_key(
+pub async fn create_key(
     app: &TestApp,
     slug: &str,
     name: &str,

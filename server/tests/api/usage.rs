@@ -5,10 +5,14 @@ use serde_json::{Value, json};
 
 use crate::{
     both_engines,
-    helpers::{Engine, TestApp, mcp_call, spawn_app, unique_email},
+    helpers::{Engine, TestApp, mcp_call, spawn_app, spawn_app_with, unique_email},
 };
 
-both_engines!(calls_are_reported_by_key_connector_tool_and_outcome, old_minutes_roll_up_without_changing_totals);
+both_engines!(
+    calls_are_reported_by_key_connector_tool_and_outcome,
+    old_minutes_roll_up_without_changing_totals,
+    recording_turned_off_counts_nothing
+);
 
 async fn create_key(app: &TestApp, slug: &str, name: &str, env: &str, scopes: &[&str]) -> String {
     let mut form = vec![("slug", slug), ("name", name), ("environment", env), ("expiry", "30d")];
@@ -220,4 +224,24 @@ async fn old_minutes_roll_up_without_changing_totals(engine: Engine) {
     roll_up(&app.db, now).await.expect("roll up");
     assert_eq!(app.count("SELECT COUNT(*) FROM usage_hours").await, 0);
     assert_eq!(app.count("SELECT CAST(SUM(calls) AS BIGINT) FROM usage_days").await, 60);
+}
+
+/// `GATEHOUSE_USAGE_RECORDING=false`: calls are served as usual and nothing is counted, even after
+/// the flush at shutdown.
+async fn recording_turned_off_counts_nothing(engine: Engine) {
+    let mut app = spawn_app_with(engine, |c| c.usage_recording = false).await;
+    let slug = app.sign_up(&unique_email("off")).await;
+    let key = create_key(&app, &slug, "Quiet", "live", &["runs:read"]).await;
+    for _ in 0..3 {
+        call(&app, &key, "whoami", json!({})).await;
+    }
+    let db = app.shut_down().await;
+    use sqlx::Row;
+    let counted: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) FROM usage_minutes")
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+        .try_get(0)
+        .expect("count");
+    assert_eq!(counted, 0);
 }
