@@ -64,7 +64,14 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 }
 
 pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let (url, dir) = match engine {
+    let (url, dir) = fresh_database(engine).await;
+    start_on(engine, url, dir, adjust).await
+}
+
+/// A new, empty database: an SQLite file in a temporary folder (kept while the folder lives) or a
+/// new PostgreSQL database.
+pub async fn fresh_database(engine: Engine) -> (String, Option<tempfile::TempDir>) {
+    match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             (format!("sqlite://{}/gatehouse.db", dir.path().display()), Some(dir))
@@ -79,8 +86,7 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("database url with a path");
             (format!("{base}/{name}"), None)
         }
-    };
-    start_on(engine, url, dir, adjust).await
+    }
 }
 
 /// Another Gatehouse process on `other`'s database: it shares nothing with `other` but the
@@ -141,6 +147,20 @@ impl TestApp {
         gatehouse_core::Db::connect(&self.database_url).await.expect("reopen the database")
     }
 
+    /// A server started elsewhere (another process) on `database_url`, with a fresh client.
+    pub async fn running_at(base: String, engine: Engine, database_url: &str) -> TestApp {
+        TestApp {
+            base,
+            database_url: database_url.to_owned(),
+            client: new_client(),
+            db: gatehouse_core::Db::connect(database_url).await.expect("open the database"),
+            engine,
+            stop: None,
+            running: None,
+            _dir: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -159,6 +179,20 @@ impl TestApp {
         let res = self.call("/api/auth/sign_up", &[("email", email), ("password", PASSWORD)]).await;
         assert_eq!(res.status(), 200, "sign-up of {email} failed: {}", res.text().await.unwrap_or_default());
         slug_of(&res)
+    }
+
+    /// Another handle on the same server and the same signed-in session (one cookie jar).
+    pub fn same_session(&self) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            database_url: self.database_url.clone(),
+            client: self.client.clone(),
+            db: self.db.clone(),
+            engine: self.engine,
+            stop: None,
+            running: None,
+            _dir: None,
+        }
     }
 
     /// A second, independent browser session against the same server.

@@ -4,14 +4,17 @@
 mod accounts;
 mod audit;
 mod cli;
+mod crash;
 mod helpers;
 mod instances;
 mod keys;
 mod logs;
 mod mcp;
 mod oauth;
+mod process;
 mod safety;
 mod site;
+mod soak;
 mod usage;
 mod webhooks;
 mod workspaces;
