@@ -13,6 +13,7 @@ mod mcp;
 mod oauth;
 mod process;
 mod safety;
+mod security;
 mod site;
 mod soak;
 mod usage;

@@ -75,7 +75,7 @@ fn query_of(url: &str) -> std::collections::HashMap<String, String> {
 }
 
 /// Starts an authorization; returns the consent request id.
-async fn consent_id(app: &TestApp, client: &Client, scope: &str, challenge: &str) -> String {
+pub async fn consent_id(app: &TestApp, client: &Client, scope: &str, challenge: &str) -> String {
     let res = authorize(
         app,
         &[
@@ -833,7 +833,7 @@ async fn connectors_are_listed_removed_and_rebound(engine: Engine) {
     assert_eq!(whoami(&app, &s(&t2["access_token"])).await.0, 200, "the owner's own connection is unaffected");
 }
 
-async fn device_start(app: &TestApp, client_id: &str, scope: &str) -> Value {
+pub async fn device_start(app: &TestApp, client_id: &str, scope: &str) -> Value {
     let res = app
         .client
         .post(app.url("/oauth/device_authorization"))
@@ -846,7 +846,7 @@ async fn device_start(app: &TestApp, client_id: &str, scope: &str) -> Value {
     res.json().await.expect("json")
 }
 
-async fn device_client(app: &TestApp) -> String {
+pub async fn device_client(app: &TestApp) -> String {
     let (status, body) = register(
         app,
         json!({"client_name": "gatehouse-cli", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],

@@ -19,10 +19,7 @@ pub struct Process {
 impl Process {
     /// Starts `gatehouse serve` on a free port against `database_url`, with extra environment.
     pub async fn start(engine: Engine, database_url: &str, env: &[(&str, &str)]) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         Process::start_on(port, engine, database_url, env).await
     }
 

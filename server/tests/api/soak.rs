@@ -60,7 +60,8 @@ async fn mcp(app: &TestApp, tally: &Tally, bearer: &str, tool: &str, arguments: 
 }
 
 async fn create_key(app: &TestApp, tally: &Tally, slug: &str, name: &str) -> (String, String) {
-    let form = [("slug", slug), ("name", name), ("environment", "live"), ("expiry", "30d"), ("scopes[]", "agents:read")];
+    let form =
+        [("slug", slug), ("name", name), ("environment", "live"), ("expiry", "30d"), ("scopes[]", "agents:read")];
     let res = app.call("/api/keys/create", &form).await;
     tally.status(res.status().as_u16());
     assert_eq!(res.status(), 200, "key creation");
