@@ -76,9 +76,20 @@ async fn two_instances_enforce_each_others_revocations_removals_and_rate_limits(
         let (status, body) = whoami(&b, &busy).await;
         assert_eq!((status, body["code"].as_str()), (429, Some("RATE_LIMITED")), "{body}");
 
-        // Three client registrations a minute per address across both processes; connecting above
-        // made the first.
-        assert_eq!(register(&a).await, 201);
+        // Twenty device-flow starts a minute per client, across both processes.
+        let device = crate::oauth::device_client(&a).await;
+        for n in 0..20 {
+            let app = if n % 2 == 0 { &a } else { &b };
+            crate::oauth::device_start(app, &device, "agents:read").await;
+        }
+        let res = b.client.post(b.url("/oauth/device_authorization")).form(&[("client_id", device.as_str())]);
+        let res = res.send().await.expect("POST");
+        assert_eq!(res.status(), 429);
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["error"], "slow_down");
+
+        // Three client registrations a minute per address across both processes; connecting and
+        // the device client above made two.
         assert_eq!(register(&b).await, 201);
         assert_eq!(register(&a).await, 429);
         assert_eq!(register(&b).await, 429);

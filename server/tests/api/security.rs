@@ -268,6 +268,15 @@ async fn workspace_a_cannot_touch_workspace_b(engine: Engine) {
     }
 
     assert_eq!(snapshot(&bob, &slug_b, &secret_b, &agent_b).await, before, "B's workspace changed");
+    // Secrets are shown once, in the creation answer, and never in a page.
+    for page in ["keys", "connectors", "audit", ""] {
+        let html = bob.get(&format!("/w/{slug_b}/{page}")).await.text().await.expect("html");
+        assert!(html.contains(&slug_b), "/w/…/{page} rendered");
+        assert!(
+            !html.contains(&secret_b) && !html.contains("gat_") && !html.contains("grt_"),
+            "a secret in /w/…/{page}"
+        );
+    }
     // Nothing was done, so nothing was audited in B's log.
     assert_eq!(alice.count(&audit_of_b).await, audit_before, "B's audit log changed");
 }
