@@ -85,6 +85,17 @@ impl KeyToken {
         KeyToken { full, environment }
     }
 
+    /// The same key id with a different secret and a valid checksum: what a guesser who knows an
+    /// id would send.
+    #[cfg(test)]
+    pub(crate) fn with_other_secret(&self) -> Self {
+        let mut full = self.full[..8 + LOOKUP_ID_LEN].to_owned();
+        full.push_str(&random_base62(SECRET_LEN));
+        let checksum = checksum(&full);
+        full.push_str(&checksum);
+        KeyToken { full, environment: self.environment }
+    }
+
     /// Checks the shape and the checksum; touches no database.
     pub fn parse(value: &str) -> Result<Self, TokenFormatError> {
         let (environment, body) = if let Some(body) = value.strip_prefix("pk_live_") {

@@ -381,6 +381,39 @@ mod tests {
         assert_eq!(parse("Bearer pk_live_é"), Err(AuthFailure::NotAscii));
     }
 
+    /// A right id with a wrong secret and an id that does not exist get the same answer, so an
+    /// answer tells a guesser nothing about which ids exist.
+    #[tokio::test]
+    async fn a_wrong_secret_and_an_unknown_id_look_the_same() {
+        use crate::{
+            accounts::{self, Email, Password},
+            keys::{self, ExpiryChoice, KeyName, NewKey},
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.expect("db");
+        db.migrate().await.expect("migrate");
+        let email = Email::parse("t@example.com").expect("email");
+        let (_, ws) =
+            accounts::sign_up(&db, email, Password::parse("twelve chars long").expect("pw")).await.expect("user");
+        let new = NewKey {
+            name: KeyName::parse("k").expect("name"),
+            environment: Environment::Live,
+            scopes: ScopeSet::parse_for_key(&["runs:read"]).expect("scopes"),
+            expiry: ExpiryChoice::Never,
+            resources: None,
+            rate_limit_per_minute: None,
+        };
+        let (_, token) = keys::create_in(&db, &ws.id, None, new).await.expect("key");
+        let verifier = KeyVerifier::new(db.clone());
+        assert!(verifier.verify_token(&token).await.is_ok());
+        let wrong_secret = verifier.verify_token(&token.with_other_secret()).await.expect_err("wrong secret");
+        let unknown_id = verifier.verify_token(&KeyToken::generate(Environment::Live)).await.expect_err("unknown id");
+        assert_eq!(wrong_secret, AuthFailure::UnknownKey);
+        assert_eq!(unknown_id, AuthFailure::UnknownKey);
+        assert_eq!(wrong_secret.message(), unknown_id.message());
+        db.close().await;
+    }
+
     #[test]
     fn retry_after_rounds_up() {
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
