@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# The HTTP benchmarks of docs/benchmarks.md, against a release build on this machine, with Debian's
+# wrk as the load generator on the same machine (it takes part of the same two cores):
+#   scripts/bench.sh [all|mcp|pages|wasm]
+#   mcp    an MCP tools/call of a read tool (list_agents, five agents) at 64 connections: a bare
+#          axum server answering the same bytes, then Gatehouse with usage recording on and off in
+#          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
+#   pages  the consent page and the keys list with 1,000 keys, rendered on the server
+#   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build)
+# BENCH_SECONDS (10), BENCH_CONNECTIONS (64) and BENCH_ROUNDS (3) change the runs. The results are
+# printed and written to target/bench/report.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+what="${1:-all}"
+seconds="${BENCH_SECONDS:-10}"
+conns="${BENCH_CONNECTIONS:-64}"
+rounds="${BENCH_ROUNDS:-3}"
+pg_server="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+bin=target/release/gatehouse
+bare=target/release/examples/bare_mcp
+out=target/bench
+report="$out/report.md"
+work="$(mktemp -d)"
+password="bench password 12345"
+pids=()
+mkdir -p "$out"
+: >"$report"
+
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*" | tee -a "$report"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+if ! command -v wrk >/dev/null; then
+  echo "==> installing wrk from Debian's packages"
+  apt-get install -y -qq wrk >/dev/null
+fi
+
+# Starts a gatehouse server in the background: name port database_url [VAR=value …]; sets $started.
+start() {
+  local name=$1 port=$2 db=$3
+  shift 3
+  env "$@" DATABASE_URL="$db" GATEHOUSE_ADDR="127.0.0.1:$port" "$bin" serve >"$work/$name.log" 2>&1 &
+  started=$!
+  pids+=("$started")
+  for _ in $(seq 1 200); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "error: $name did not start; its log:" >&2
+  cat "$work/$name.log" >&2
+  exit 1
+}
+
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+peak_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+# A user, a workspace and its slug in $slug: database_url.
+make_account() {
+  local db=$1 email="bench-$RANDOM$RANDOM@example.com"
+  slug=$(GATEHOUSE_PASSWORD="$password" DATABASE_URL="$db" "$bin" user create --email "$email" | awk '{print $NF}')
+  account_email=$email
+}
+
+# A live key with the given scopes and the highest rate limit: database_url scopes.
+make_key() {
+  DATABASE_URL="$1" "$bin" key create --workspace "$slug" --name "bench $RANDOM" --scopes "$2" \
+    --rate-limit 100000 2>/dev/null | tail -n1
+}
+
+mcp_body() { printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":%s}}' "$1" "$2"; }
+
+mcp() { # port bearer body
+  curl -fsS "http://127.0.0.1:$1/mcp" -H 'content-type: application/json' \
+    -H 'accept: application/json, text/event-stream' -H 'mcp-protocol-version: 2025-06-18' \
+    -H "authorization: Bearer $2" -d "$3"
+}
+
+# One wrk run; sets $rps, $p50, $p99 (ms) and $bad (non-2xx answers and socket errors): url [wrk args…].
+load() {
+  local url=$1
+  shift
+  wrk -t2 -c"$conns" -d"${seconds}s" --latency "$@" "$url" >"$work/wrk.txt"
+  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.txt")
+  p50=$(awk '$1 == "50%" {print $2}' "$work/wrk.txt" | to_ms)
+  p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt" | to_ms)
+  bad=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$work/wrk.txt")
+  if [ "$bad" != 0 ]; then
+    echo "error: $bad failed requests against $url" >&2
+    cat "$work/wrk.txt" >&2
+    exit 1
+  fi
+}
+to_ms() { awk '{v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/ && $1 !~ /ms$/) v *= 1000; printf "%.2f", v}'; }
+median() { tr ' ' '\n' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+# The MCP read call on one database: engine database_url base_port.
+bench_mcp() {
+  local engine=$1 db=$2 port=$3
+  make_account "$db"
+  local setup_key
+  setup_key=$(make_key "$db" "agents:read,agents:write")
+  start "$engine-on" "$port" "$db"
+  local on_pid=$started
+  local idle_rss
+  idle_rss=$(rss_mb "$on_pid")
+  start "$engine-off" $((port + 1)) "$db" GATEHOUSE_USAGE_RECORDING=false
+  local off_pid=$started
+  local graph='{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output"}],"edges":[{"from":"in","to":"out"}]}'
+  for i in 1 2 3 4 5; do
+    mcp "$port" "$setup_key" "$(mcp_body create_agent "{\"name\":\"Agent $i\",\"graph\":$graph}")" |
+      grep -q '"isError":false' || { echo "error: could not create the agents" >&2; exit 1; }
+  done
+  local body
+  body=$(mcp_body list_agents '{}')
+  mcp "$port" "$setup_key" "$body" >"$work/response.json"
+  "$bare" "127.0.0.1:$((port + 2))" "$work/response.json" &
+  pids+=($!)
+  sleep 0.5
+  export BENCH_BODY="$body"
+  say ""
+  say "### MCP tools/call list_agents on $engine: $conns connections, ${seconds} s per run, $rounds rounds"
+  say ""
+  say "Response: $(wc -c <"$work/response.json") bytes. Each run uses a fresh key (its own rate-limit bucket)."
+  say ""
+  say "| round | bare axum req/s | p99 ms | recording on req/s | p50 ms | p99 ms | recording off req/s | p50 ms | p99 ms |"
+  say "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  local bare_all="" on_all="" off_all="" on_p99="" line
+  for r in $(seq 1 "$rounds"); do
+    BENCH_BEARER=none load "http://127.0.0.1:$((port + 2))/mcp" -s scripts/bench/mcp-call.lua
+    line="| $r | $rps | $p99"
+    bare_all="$bare_all $rps"
+    BENCH_BEARER=$(make_key "$db" "agents:read") load "http://127.0.0.1:$port/mcp" -s scripts/bench/mcp-call.lua
+    line="$line | $rps | $p50 | $p99"
+    on_all="$on_all $rps"
+    on_p99="$on_p99 $p99"
+    BENCH_BEARER=$(make_key "$db" "agents:read") load "http://127.0.0.1:$((port + 1))/mcp" -s scripts/bench/mcp-call.lua
+    line="$line | $rps | $p50 | $p99 |"
+    off_all="$off_all $rps"
+    say "$line"
+  done
+  local b on off p
+  b=$(echo $bare_all | median)
+  on=$(echo $on_all | median)
+  off=$(echo $off_all | median)
+  p=$(echo $on_p99 | median)
+  say ""
+  say "Medians: bare $b req/s; recording on $on req/s (p99 $p ms); recording off $off req/s."
+  say "Recording on / off: $(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.1f", 100 * a / b}') % (target ≥ 95 %)."
+  say "Gatehouse (recording on) / bare axum: $(awk -v a="$on" -v b="$b" 'BEGIN {printf "%.1f", 100 * a / b}') % (target ≥ 60 %), p99 target < 5 ms."
+  say "Resident memory of the recording-on server: $idle_rss MB idle, $(rss_mb "$on_pid") MB after the load (peak $(peak_mb "$on_pid") MB)."
+  kill "$on_pid" "$off_pid" 2>/dev/null || true
+}
+
+# The consent page and a keys list of 1,000 keys, server-rendered, with a signed-in session.
+bench_pages() {
+  local db="sqlite://$work/pages.db" port=3870
+  make_account "$db"
+  start pages "$port" "$db"
+  local base="http://127.0.0.1:$port" jar="$work/cookies"
+  curl -fsS -c "$jar" -H "origin: $base" "$base/api/auth/sign_in" \
+    --data-urlencode "email=$account_email" --data-urlencode "password=$password" >/dev/null
+  local cookie
+  cookie=$(awk '$6 == "gatehouse_session" {print $6 "=" $7}' "$jar")
+  for i in $(seq 1 1000); do
+    echo "url = \"$base/api/keys/create\""
+    echo "data = \"slug=$slug&name=Key+$i&environment=live&expiry=90d&scopes%5B%5D=agents%3Aread\""
+    echo "output = \"/dev/null\""
+  done >"$work/keys.curl"
+  curl -fsS -b "$jar" -H "origin: $base" --parallel --parallel-max 8 -K "$work/keys.curl"
+  local client consent
+  client=$(curl -fsS "$base/oauth/register" -H 'content-type: application/json' \
+    -d '{"client_name":"Bench client","redirect_uris":["http://127.0.0.1:9/callback"],"token_endpoint_auth_method":"none"}' |
+    json 'd["client_id"]')
+  consent=$(curl -fsS -o /dev/null -w '%{redirect_url}' "$base/oauth/authorize?response_type=code&client_id=$client&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback&scope=agents%3Aread&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCX2ixb7jb8CBm9x6hk4tgEe&code_challenge_method=S256&resource=$base/mcp")
+  local keys_count
+  keys_count=$(curl -fsS -H "cookie: $cookie" "$base/w/$slug/keys" | grep -o 'Key [0-9]*<' | wc -l)
+  say ""
+  say "### Server-rendered pages, signed in: $conns connections, ${seconds} s"
+  say ""
+  say "| page | req/s | p50 ms | p99 ms |"
+  say "| --- | --- | --- | --- |"
+  load "$consent" -H "cookie: $cookie"
+  say "| consent page (/oauth/consent/…) | $rps | $p50 | $p99 |"
+  load "$base/w/$slug/keys" -H "cookie: $cookie"
+  say "| keys list, $keys_count keys (/w/…/keys) | $rps | $p50 | $p99 |"
+  say ""
+  say "Resident memory after the page loads: $(rss_mb "$started") MB (peak $(peak_mb "$started") MB)."
+}
+
+bench_wasm() {
+  scripts/build-site.sh release >/dev/null
+  local wasm=target/site/pkg/gatehouse_bg.wasm
+  say ""
+  say "### The wasm the browser downloads"
+  say ""
+  say "| file | raw | brotli (as served) | gzip (as served) |"
+  say "| --- | --- | --- | --- |"
+  for f in "$wasm" target/site/pkg/gatehouse.js target/site/pkg/gatehouse.css; do
+    say "| $(basename "$f") | $(($(wc -c <"$f") / 1024)) KB | $(($(wc -c <"$f.br") / 1024)) KB | $(($(wc -c <"$f.gz") / 1024)) KB |"
+  done
+}
+
+echo "==> release build"
+cargo build --release -p gatehouse --bin gatehouse --example bare_mcp
+say "## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(git rev-parse --short HEAD))"
+
+case "$what" in
+  all | mcp)
+    bench_mcp SQLite "sqlite://$work/mcp.db" 3810
+    pg_db="gatehouse_bench_$RANDOM"
+    psql "$pg_server/postgres" -qc "CREATE DATABASE $pg_db" >/dev/null
+    bench_mcp PostgreSQL "$pg_server/$pg_db" 3820
+    ;;&
+  all | pages) bench_pages ;;&
+  all | wasm) bench_wasm ;;
+  mcp | pages) ;;
+  *)
+    echo "usage: $0 [all|mcp|pages|wasm]" >&2
+    exit 2
+    ;;
+esac
+echo "==> written to $report"
