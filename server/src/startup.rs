@@ -126,6 +126,10 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         Some(url) => RateLimiter::shared(url, &config.redis_namespace).await?,
         None => RateLimiter::default(),
     });
+    tracing::info!(
+        shared = limits.is_shared(),
+        "rate limits ready (shared through Redis when GATEHOUSE_REDIS_URL is set)"
+    );
     let keys = KeyVerifier::new(db.clone())
         .with_oauth_resource(&oauth::mcp_resource(&public_url))
         .with_rate_limiter(limits.clone());

@@ -131,6 +131,11 @@ impl Shared {
     }
 }
 
+/// Above this many buckets, those idle for a minute are dropped before a new one is made: a bucket
+/// idle that long is full again, exactly what a new one would be, so the limits do not change and
+/// memory stays bounded whatever number of addresses or clients come by.
+const LOCAL_BUCKETS_BEFORE_PRUNING: usize = 10_000;
+
 #[derive(Debug, Default)]
 struct LocalBuckets {
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -147,6 +152,9 @@ impl LocalBuckets {
         let capacity = per_minute.max(1) as f64;
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() >= LOCAL_BUCKETS_BEFORE_PRUNING && !buckets.contains_key(key) {
+            buckets.retain(|_, b| now.saturating_duration_since(b.updated) < Duration::from_secs(60));
+        }
         let bucket = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: capacity, updated: now });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
@@ -175,6 +183,21 @@ mod tests {
         assert!(wait <= Duration::from_secs(20) && wait > Duration::from_secs(19));
         assert!(limiter.check_at("other", 3, t0).is_ok(), "keys have their own buckets");
         assert!(limiter.check_at("k", 3, t0 + Duration::from_secs(21)).is_ok());
+    }
+
+    #[test]
+    fn idle_buckets_are_dropped_when_there_are_many() {
+        let limiter = LocalBuckets::default();
+        let t0 = Instant::now();
+        for i in 0..LOCAL_BUCKETS_BEFORE_PRUNING {
+            assert!(limiter.check_at(&format!("address {i}"), 1, t0).is_ok());
+        }
+        // A bucket still refilling is kept; the idle ones go when the next new one comes.
+        let later = t0 + Duration::from_secs(61);
+        assert!(limiter.check_at("busy", 1, later - Duration::from_secs(30)).is_ok());
+        assert!(limiter.check_at("new", 1, later).is_ok());
+        assert_eq!(limiter.buckets.lock().expect("lock").len(), 2);
+        assert!(limiter.check_at("busy", 1, later).is_err(), "the busy bucket kept its state");
     }
 }
 

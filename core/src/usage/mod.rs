@@ -125,11 +125,6 @@ impl UsageRecorder {
         UsageRecorder { off: true, ..UsageRecorder::default() }
     }
 
-    /// Whether calls are noted.
-    pub fn is_on(&self) -> bool {
-        !self.off
-    }
-
     /// Notes a call. Never touches the database.
     pub fn record(&self, call: Call<'_>) {
         if self.off {
