@@ -15,35 +15,13 @@ use http::Request;
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
-/// Every tool, and one that does not exist; the first input byte picks one.
-const TOOLS: [&str; 21] = [
-    "list_agents",
-    "get_agent",
-    "list_agent_versions",
-    "validate_agent_spec",
-    "clone_agent",
-    "restore_agent_version",
-    "list_apps",
-    "get_app",
-    "publish_app",
-    "trigger_app",
-    "upload_asset",
-    "list_runs",
-    "get_run",
-    "wait_for_run",
-    "trigger_run",
-    "cancel_run",
-    "create_agent",
-    "update_agent",
-    "delete_agent",
-    "whoami",
-    "no_such_tool",
-];
-
 struct Target {
     runtime: tokio::runtime::Runtime,
     router: Router,
     bearer: String,
+    /// Every tool in the server's `tools/list` order, and one that does not exist; the first input
+    /// byte picks one.
+    tools: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -53,7 +31,7 @@ fn target() -> &'static Target {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/fuzz.db", dir.path().display());
-        let (router, bearer) = runtime.block_on(async {
+        let (router, bearer, tools) = runtime.block_on(async {
             let server = gatehouse::build_server(gatehouse::Config::for_tests(&url)).await.expect("server");
             let db = server.db().clone();
             let email = Email::parse("fuzz@example.com").expect("email");
@@ -75,16 +53,45 @@ fn target() -> &'static Target {
                 .execute(db.pool())
                 .await
                 .expect("limit");
-            (server.router(), token.expose().to_owned())
+            let router = server.router();
+            let bearer = token.expose().to_owned();
+            let (_, listed) =
+                call(&router, &bearer, br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec()).await;
+            let listed: serde_json::Value = serde_json::from_slice(&listed).expect("tools/list");
+            let mut tools: Vec<String> = listed["result"]["tools"]
+                .as_array()
+                .expect("tools")
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect();
+            assert!(!tools.is_empty(), "the server lists its tools");
+            tools.push("no_such_tool".to_owned());
+            (router, bearer, tools)
         });
-        Target { runtime, router, bearer, _dir: dir }
+        Target { runtime, router, bearer, tools, _dir: dir }
     })
+}
+
+/// One JSON-RPC message to `/mcp` through the router, as a client sends it: status and body.
+async fn call(router: &Router, bearer: &str, body: Vec<u8>) -> (http::StatusCode, axum::body::Bytes) {
+    let mut request = Request::post("/mcp")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("authorization", format!("Bearer {bearer}"))
+        .body(Body::from(body))
+        .expect("request");
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
+    let response = router.clone().oneshot(request).await.expect("the router is infallible");
+    let status = response.status();
+    (status, axum::body::to_bytes(response.into_body(), 1 << 24).await.expect("body"))
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
     let t = target();
-    let tool = TOOLS[usize::from(pick) % TOOLS.len()];
+    let tool = &t.tools[usize::from(pick) % t.tools.len()];
     let body = match serde_json::from_slice::<serde_json::Value>(rest) {
         Ok(arguments) => serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                             "params": {"name": tool, "arguments": arguments}})
@@ -93,20 +100,7 @@ fuzz_target!(|data: &[u8]| {
         // Not JSON: the bytes are the whole JSON-RPC body.
         Err(_) => rest.to_vec(),
     };
-    let mut request = Request::post("/mcp")
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .header("authorization", format!("Bearer {}", t.bearer))
-        .body(Body::from(body))
-        .expect("request");
-    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
-    let (status, bytes) = t.runtime.block_on(async {
-        let response = t.router.clone().oneshot(request).await.expect("the router is infallible");
-        let status = response.status();
-        (status, axum::body::to_bytes(response.into_body(), 1 << 24).await.expect("body"))
-    });
+    let (status, bytes) = t.runtime.block_on(call(&t.router, &t.bearer, body));
     assert!(status.as_u16() < 500, "{status} for {tool}: {}", String::from_utf8_lossy(&bytes));
     if status.is_success() && !bytes.is_empty() {
         serde_json::from_slice::<serde_json::Value>(&bytes).expect("a 200 answer is JSON");
