@@ -44,7 +44,9 @@ const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Redis could not be reached when the server started.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot reach Redis for shared rate limits: {0}")]
+#[error(
+    "cannot reach Redis for shared rate limits ({0}); check GATEHOUSE_REDIS_URL and that Redis is running, or unset it to keep rate limits per process"
+)]
 pub struct SharedLimitsUnavailable(String);
 
 #[derive(Debug, Default)]
