@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The HTTP benchmarks of docs/benchmarks.md, against a release build on this machine, with Debian's
 # wrk as the load generator on the same machine (it takes part of the same two cores):
-#   scripts/bench.sh [all|mcp|pages|wasm]
+#   scripts/bench.sh [all|mcp|pages|wasm|profile]
 #   mcp    an MCP tools/call of a read tool (list_agents, five agents) at 64 connections: a bare
 #          axum server answering the same bytes, then Gatehouse with usage recording on and off in
 #          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
 #   pages  the consent page and the keys list with 1,000 keys, rendered on the server
 #   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build)
+#   profile  where the MCP call's CPU goes on SQLite: perf samples (cpu-clock, DWARF call graphs)
+#          during a wrk run, ranked by inclusive share in target/bench/profile.txt
 # BENCH_SECONDS (10), BENCH_CONNECTIONS (64) and BENCH_ROUNDS (3) change the runs. The results are
 # printed and written to target/bench/report.md.
 set -euo pipefail
@@ -73,7 +75,7 @@ make_account() {
 # A live key with the given scopes and the highest rate limit: database_url scopes.
 make_key() {
   DATABASE_URL="$1" "$bin" key create --workspace "$slug" --name "bench $RANDOM" --scopes "$2" \
-    --rate-limit 100000 2>/dev/null | tail -n1
+    --rate-limit 1000000 2>/dev/null | tail -n1
 }
 
 mcp_body() { printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":%s}}' "$1" "$2"; }
@@ -102,6 +104,15 @@ load() {
 to_ms() { awk '{v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/ && $1 !~ /ms$/) v *= 1000; printf "%.2f", v}'; }
 median() { tr ' ' '\n' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
+# Five agents for list_agents to return: port bearer.
+create_agents() {
+  local graph='{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output"}],"edges":[{"from":"in","to":"out"}]}'
+  for i in 1 2 3 4 5; do
+    mcp "$1" "$2" "$(mcp_body create_agent "{\"name\":\"Agent $i\",\"graph\":$graph}")" |
+      grep -q '"isError":false' || { echo "error: could not create the agents" >&2; exit 1; }
+  done
+}
+
 # The MCP read call on one database: engine database_url base_port.
 bench_mcp() {
   local engine=$1 db=$2 port=$3
@@ -114,11 +125,7 @@ bench_mcp() {
   idle_rss=$(rss_mb "$on_pid")
   start "$engine-off" $((port + 1)) "$db" GATEHOUSE_USAGE_RECORDING=false
   local off_pid=$started
-  local graph='{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output"}],"edges":[{"from":"in","to":"out"}]}'
-  for i in 1 2 3 4 5; do
-    mcp "$port" "$setup_key" "$(mcp_body create_agent "{\"name\":\"Agent $i\",\"graph\":$graph}")" |
-      grep -q '"isError":false' || { echo "error: could not create the agents" >&2; exit 1; }
-  done
+  create_agents "$port" "$setup_key"
   local body
   body=$(mcp_body list_agents '{}')
   mcp "$port" "$setup_key" "$body" >"$work/response.json"
@@ -209,6 +216,35 @@ bench_wasm() {
   done
 }
 
+# The MCP read call on SQLite under perf: functions ranked by the share of samples in which they
+# are on the stack (themselves or what they call).
+bench_profile() {
+  if ! command -v perf >/dev/null; then
+    echo "==> installing perf from Debian's packages"
+    apt-get install -y -qq linux-perf >/dev/null
+  fi
+  local db="sqlite://$work/profile.db" port=3830
+  make_account "$db"
+  local setup_key
+  setup_key=$(make_key "$db" "agents:read,agents:write")
+  start profile "$port" "$db"
+  create_agents "$port" "$setup_key"
+  export BENCH_BODY BENCH_BEARER
+  BENCH_BODY=$(mcp_body list_agents '{}')
+  BENCH_BEARER=$(make_key "$db" "agents:read")
+  perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$started" -o "$work/perf.data" \
+    -- sleep "$seconds" >/dev/null 2>&1 &
+  local perf_pid=$!
+  load "http://127.0.0.1:$port/mcp" -s scripts/bench/mcp-call.lua
+  wait "$perf_pid" || true
+  perf report -i "$work/perf.data" --children --sort symbol --stdio --no-call-graph 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | sed 's/ \{3,\}/ /g; s/ - - *$//' | head -150 >"$out/profile.txt"
+  say ""
+  say "### Profile of MCP tools/call list_agents on SQLite ($conns connections, ${seconds} s)"
+  say ""
+  say "$rps req/s while sampled. Inclusive shares of the server's samples: $out/profile.txt."
+}
+
 echo "==> release build"
 cargo build --release -p gatehouse --bin gatehouse --example bare_mcp
 say "## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(git rev-parse --short HEAD))"
@@ -222,9 +258,10 @@ case "$what" in
     ;;&
   all | pages) bench_pages ;;&
   all | wasm) bench_wasm ;;
+  profile) bench_profile ;;
   mcp | pages) ;;
   *)
-    echo "usage: $0 [all|mcp|pages|wasm]" >&2
+    echo "usage: $0 [all|mcp|pages|wasm|profile]" >&2
     exit 2
     ;;
 esac

@@ -3,7 +3,7 @@
 //! Queries elsewhere are written once, in portable SQL (`$1` placeholders, text ids, integer unix
 //! milliseconds), and run on sqlx's `Any` driver. Engine-specific SQL stays in this file.
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     AnyPool, Executor,
@@ -11,7 +11,10 @@ use sqlx::{
     migrate::Migrator,
 };
 
-use crate::error::{CoreError, CoreResult};
+use crate::{
+    direct::SqliteReaders,
+    error::{CoreError, CoreResult},
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -43,6 +46,8 @@ pub struct Db {
     engine: DbEngine,
     /// The file of an SQLite database.
     sqlite_path: Option<std::path::PathBuf>,
+    /// Direct readers of the SQLite file (`crate::direct`).
+    readers: Option<Arc<SqliteReaders>>,
 }
 
 impl Db {
@@ -79,7 +84,8 @@ impl Db {
             pool_options
         };
         let pool = pool_options.connect_with(options).await?;
-        Ok(Db { pool, engine, sqlite_path })
+        let readers = sqlite_path.as_deref().map(|path| Arc::new(SqliteReaders::new(path)));
+        Ok(Db { pool, engine, sqlite_path, readers })
     }
 
     /// Applies the migrations of this engine that have not run yet.
@@ -100,8 +106,28 @@ impl Db {
         &self.pool
     }
 
+    /// On SQLite, runs `read` on the calling thread through a reused read-only connection
+    /// (`crate::direct`). `None` when the database is PostgreSQL or the read failed: the caller
+    /// then asks the pool, whose answer (or error) is the one that counts.
+    pub(crate) fn read_direct<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> CoreResult<T>) -> Option<T> {
+        let readers = self.readers.as_ref()?;
+        match readers.read(read) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                tracing::debug!(error = %e, "direct SQLite read failed; asking the pool");
+                None
+            }
+        }
+    }
+
     pub fn engine(&self) -> DbEngine {
         self.engine
+    }
+
+    /// The same database with direct reads turned off: every read goes through the pool.
+    #[cfg(test)]
+    pub(crate) fn pool_only(&self) -> Db {
+        Db { readers: None, ..self.clone() }
     }
 
     /// The file behind an SQLite database.

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod audit;
 pub mod clock;
 pub mod db;
+mod direct;
 pub mod error;
 pub mod ids;
 pub mod keys;

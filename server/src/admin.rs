@@ -73,7 +73,7 @@ pub struct KeyCreateArgs {
     /// Comma-separated agent and app ids the key is limited to; all of the workspace's without it.
     #[arg(long)]
     pub resources: Option<String>,
-    /// Requests per minute for this key (1 to 100000); the workspace default without it.
+    /// Requests per minute for this key (1 to 1000000); the workspace default without it.
     #[arg(long)]
     pub rate_limit: Option<i64>,
 }

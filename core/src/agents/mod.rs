@@ -5,13 +5,15 @@ mod graph;
 
 pub use graph::{NODE_TYPES, Problem, validate};
 
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{Row, any::AnyRow};
+use sqlx::Row;
 
 use crate::{
     Db,
     clock::{Millis, now_ms},
+    direct::{self, Columns, direct_error},
     error::{CoreError, CoreResult},
     ids::new_id,
     keys::Environment,
@@ -44,28 +46,28 @@ pub struct AgentVersion {
 }
 
 /// A page of agents and the cursor of the next page, if any.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AgentPage {
     pub agents: Vec<Agent>,
     pub next_cursor: Option<String>,
 }
 
-fn agent_from_row(row: &AnyRow, with_graph: bool) -> CoreResult<Agent> {
-    let environment = Environment::parse(&row.try_get::<String, _>("environment")?)
+fn agent_from_row(row: &impl Columns, with_graph: bool) -> CoreResult<Agent> {
+    let environment = Environment::parse(&row.col::<String>("environment")?)
         .ok_or_else(|| CoreError::Internal("agent with an unknown environment".into()))?;
     let graph = if with_graph {
-        let text: String = row.try_get("graph")?;
+        let text: String = row.col("graph")?;
         Some(serde_json::from_str(&text).map_err(|e| CoreError::Internal(format!("stored graph unreadable: {e}")))?)
     } else {
         None
     };
     Ok(Agent {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
+        id: row.col("id")?,
+        name: row.col("name")?,
         environment,
-        version: row.try_get("current_version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        version: row.col("current_version")?,
+        created_at: row.col("created_at")?,
+        updated_at: row.col("updated_at")?,
         graph,
     })
 }
@@ -124,36 +126,46 @@ pub async fn create(db: &Db, at: Tenant<'_>, name: &str, graph: &Value) -> CoreR
 
 /// Agents newest first, `limit` at a time (1–100), after `cursor` (from the previous page).
 pub async fn list(db: &Db, at: Tenant<'_>, cursor: Option<&str>, limit: i64) -> CoreResult<AgentPage> {
+    const SQL: &str = "SELECT id, name, environment, current_version, created_at, updated_at FROM agents
+         WHERE workspace_id = $1 AND environment = $2 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4";
     let (offset, limit) = crate::paging::window(cursor, limit)?;
-    let rows = sqlx::query(
-        "SELECT id, name, environment, current_version, created_at, updated_at FROM agents
-         WHERE workspace_id = $1 AND environment = $2 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
-    )
-    .bind(at.workspace_id)
-    .bind(at.environment.as_str())
-    .bind(limit + 1)
-    .bind(offset)
-    .fetch_all(db.pool())
-    .await?;
-    let next_cursor = crate::paging::next_cursor(rows.len(), offset, limit);
-    let agents = rows.iter().take(limit as usize).map(|r| agent_from_row(r, false)).collect::<CoreResult<Vec<_>>>()?;
+    let params = (at.workspace_id, at.environment.as_str(), limit + 1, offset);
+    let mut agents = match db.read_direct(|conn| direct::rows(conn, SQL, params, |r| agent_from_row(r, false))) {
+        Some(agents) => agents,
+        None => {
+            let rows = sqlx::query(SQL)
+                .bind(params.0)
+                .bind(params.1)
+                .bind(params.2)
+                .bind(params.3)
+                .fetch_all(db.pool())
+                .await?;
+            rows.iter().map(|r| agent_from_row(r, false)).collect::<CoreResult<Vec<_>>>()?
+        }
+    };
+    let next_cursor = crate::paging::next_cursor(agents.len(), offset, limit);
+    agents.truncate(limit as usize);
     Ok(AgentPage { agents, next_cursor })
 }
 
 /// One agent with its current graph. Another workspace's or environment's agent is `NotFound`.
 pub async fn get(db: &Db, at: Tenant<'_>, id: &str) -> CoreResult<Agent> {
-    let row = sqlx::query(
-        "SELECT a.id, a.name, a.environment, a.current_version, a.created_at, a.updated_at, v.graph
+    const SQL: &str = "SELECT a.id, a.name, a.environment, a.current_version, a.created_at, a.updated_at, v.graph
          FROM agents a JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.current_version
-         WHERE a.workspace_id = $1 AND a.environment = $2 AND a.id = $3",
-    )
-    .bind(at.workspace_id)
-    .bind(at.environment.as_str())
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or(CoreError::NotFound)?;
-    agent_from_row(&row, true)
+         WHERE a.workspace_id = $1 AND a.environment = $2 AND a.id = $3";
+    let params = (at.workspace_id, at.environment.as_str(), id);
+    let direct = db.read_direct(|conn| {
+        let mut statement = conn.prepare_cached(SQL).map_err(direct_error)?;
+        statement.query_row(params, |r| Ok(agent_from_row(r, true))).optional().map_err(direct_error)?.transpose()
+    });
+    let found = match direct {
+        Some(found) => found,
+        None => {
+            let row = sqlx::query(SQL).bind(params.0).bind(params.1).bind(params.2).fetch_optional(db.pool()).await?;
+            row.map(|r| agent_from_row(&r, true)).transpose()?
+        }
+    };
+    found.ok_or(CoreError::NotFound)
 }
 
 /// Every version of an agent, newest first.

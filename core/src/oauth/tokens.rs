@@ -14,10 +14,13 @@ use super::{
     clients::Client,
     secret::{self, ACCESS_PREFIX, CODE_PREFIX, REFRESH_PREFIX},
 };
+use rusqlite::OptionalExtension;
+
 use crate::{
     Db,
     audit::{self, Actor},
     clock::{Millis, now_ms},
+    direct::{Columns, direct_error},
     error::CoreResult,
     ids::random_base62,
     keys::AuthFailure,
@@ -422,56 +425,71 @@ pub struct AccessGrant {
     pub rate_limit_per_minute: i64,
 }
 
+const ACCESS_ROW_SQL: &str =
+    "SELECT t.scopes, t.expires_at, t.revoked_at, g.id AS grant_id, g.client_id, g.user_id, g.resource,
+            g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at, c.name AS client_name,
+            w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute, m.role
+     FROM oauth_tokens t
+     JOIN oauth_grants g ON g.id = t.grant_id
+     JOIN oauth_clients c ON c.id = g.client_id
+     JOIN workspaces w ON w.id = g.workspace_id
+     LEFT JOIN memberships m ON m.workspace_id = g.workspace_id AND m.user_id = g.user_id
+     WHERE t.digest = $1 AND t.kind = 'access'";
+
+/// An access token's row, before the checks.
+struct AccessRow {
+    revoked: bool,
+    member: bool,
+    grant_expires_at: Option<Millis>,
+    resource: String,
+    grant: AccessGrant,
+}
+
+fn access_row(row: &impl Columns) -> CoreResult<AccessRow> {
+    Ok(AccessRow {
+        revoked: row.col::<Option<Millis>>("revoked_at")?.is_some()
+            || row.col::<Option<Millis>>("grant_revoked_at")?.is_some(),
+        member: row.col::<Option<String>>("role")?.is_some(),
+        grant_expires_at: row.col("grant_expires_at")?,
+        resource: row.col("resource")?,
+        grant: AccessGrant {
+            grant_id: row.col("grant_id")?,
+            client_id: row.col("client_id")?,
+            client_name: row.col("client_name")?,
+            user_id: row.col::<Option<String>>("user_id")?.unwrap_or_default(),
+            workspace_id: row.col("workspace_id")?,
+            workspace_slug: row.col("slug")?,
+            workspace_name: row.col("workspace_name")?,
+            scopes: ScopeSet::from_stored(&row.col::<String>("scopes")?),
+            expires_at: row.col("expires_at")?,
+            rate_limit_per_minute: row.col("key_rate_limit_per_minute")?,
+        },
+    })
+}
+
 /// Checks an access token for `resource`: known, not revoked, not expired, its grant alive and
 /// its approver still a member of the grant's workspace.
 pub async fn verify_access(db: &Db, token: &str, resource: &str) -> Result<AccessGrant, AuthFailure> {
     if !secret::well_formed(token, ACCESS_PREFIX) {
         return Err(AuthFailure::Malformed);
     }
-    let row = sqlx::query(
-        "SELECT t.scopes, t.expires_at, t.revoked_at, g.id AS grant_id, g.client_id, g.user_id, g.resource,
-                g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at, c.name AS client_name,
-                w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute, m.role
-         FROM oauth_tokens t
-         JOIN oauth_grants g ON g.id = t.grant_id
-         JOIN oauth_clients c ON c.id = g.client_id
-         JOIN workspaces w ON w.id = g.workspace_id
-         LEFT JOIN memberships m ON m.workspace_id = g.workspace_id AND m.user_id = g.user_id
-         WHERE t.digest = $1 AND t.kind = 'access'",
-    )
-    .bind(secret::digest(token))
-    .fetch_optional(db.pool())
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "access token lookup failed");
-        AuthFailure::Unavailable
-    })?
-    .ok_or(AuthFailure::UnknownToken)?;
-    let unreadable = |e: sqlx::Error| {
-        tracing::error!(error = %e, "access token row unreadable");
-        AuthFailure::Unavailable
+    let digest = secret::digest(token);
+    let found = match db.read_direct(|conn| {
+        let mut statement = conn.prepare_cached(ACCESS_ROW_SQL).map_err(direct_error)?;
+        statement.query_row([&digest], |r| Ok(access_row(r))).optional().map_err(direct_error)?.transpose()
+    }) {
+        Some(found) => Ok(found),
+        None => match sqlx::query(ACCESS_ROW_SQL).bind(&digest).fetch_optional(db.pool()).await {
+            Ok(row) => row.map(|r| access_row(&r)).transpose(),
+            Err(e) => Err(e.into()),
+        },
     };
-    let read = |row: &sqlx::any::AnyRow| -> Result<_, sqlx::Error> {
-        let revoked = row.try_get::<Option<Millis>, _>("revoked_at")?.is_some()
-            || row.try_get::<Option<Millis>, _>("grant_revoked_at")?.is_some();
-        let member = row.try_get::<Option<String>, _>("role")?.is_some();
-        let grant_expires_at: Option<Millis> = row.try_get("grant_expires_at")?;
-        let resource: String = row.try_get("resource")?;
-        let grant = AccessGrant {
-            grant_id: row.try_get("grant_id")?,
-            client_id: row.try_get("client_id")?,
-            client_name: row.try_get("client_name")?,
-            user_id: row.try_get::<Option<String>, _>("user_id")?.unwrap_or_default(),
-            workspace_id: row.try_get("workspace_id")?,
-            workspace_slug: row.try_get("slug")?,
-            workspace_name: row.try_get("workspace_name")?,
-            scopes: ScopeSet::from_stored(&row.try_get::<String, _>("scopes")?),
-            expires_at: row.try_get("expires_at")?,
-            rate_limit_per_minute: row.try_get("key_rate_limit_per_minute")?,
-        };
-        Ok((revoked, member, grant_expires_at, resource, grant))
-    };
-    let (revoked, member, grant_expires_at, token_resource, grant) = read(&row).map_err(unreadable)?;
+    let AccessRow { revoked, member, grant_expires_at, resource: token_resource, grant } = found
+        .map_err(|e| {
+            tracing::error!(error = %e, "access token lookup failed");
+            AuthFailure::Unavailable
+        })?
+        .ok_or(AuthFailure::UnknownToken)?;
     let now = now_ms();
     if revoked {
         return Err(AuthFailure::UnknownToken);

@@ -30,13 +30,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_allowed_origins([public_origin(&state.config.public_url)])
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_MCP_BODY_BYTES);
-    let db = state.db.clone();
-    let usage = state.usage.clone();
-    let service = StreamableHttpService::new(
-        move || Ok(server::GatehouseMcp::new(db.clone(), usage.clone())),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    // Stateless: rmcp asks for a handler on every request; cloning one is a few reference counts.
+    let handler = server::GatehouseMcp::new(state.db.clone(), state.usage.clone());
+    let service =
+        StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
     Router::new()
         .nest_service("/mcp", service)
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer))

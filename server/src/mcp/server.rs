@@ -33,7 +33,8 @@ use super::catalog::{creates_agent, from_core, required_scope, resource_forbidde
 pub struct GatehouseMcp {
     db: Db,
     usage: Arc<UsageRecorder>,
-    tool_router: ToolRouter<GatehouseMcp>,
+    /// Built once: the transport is stateless, so a handler is cloned for every request.
+    tool_router: Arc<ToolRouter<GatehouseMcp>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -212,7 +213,7 @@ fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
 #[tool_router]
 impl GatehouseMcp {
     pub fn new(db: Db, usage: Arc<UsageRecorder>) -> Self {
-        GatehouseMcp { db, usage, tool_router: Self::tool_router() }
+        GatehouseMcp { db, usage, tool_router: Arc::new(Self::tool_router()) }
     }
 
     #[tool(

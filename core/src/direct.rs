@@ -1,0 +1,175 @@
+//! Reads on the calling thread, for the hot paths on SQLite (verifying a key, the MCP read tools).
+//!
+//! Every query through sqlx's SQLite driver is handed to the connection's own thread and its rows
+//! handed back: two thread wake-ups that cost more than the query itself (about a third of the
+//! server's CPU under the MCP benchmark, docs/benchmarks.md). A few reused read-only rusqlite
+//! connections to the same file answer these reads directly. In WAL mode readers never wait for
+//! the writer and see every committed transaction; should a read still fail (a busy file, a
+//! schema change), [`Db::read_direct`](crate::Db::read_direct) answers `None` and the caller asks
+//! the pool instead. PostgreSQL has no such hand-off, so there the pool always answers.
+//!
+//! [`Columns`] lets one function turn a row of either kind into a domain value.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Mutex,
+    time::Duration,
+};
+
+use rusqlite::{Connection, OpenFlags};
+use sqlx::{Any, Row, any::AnyRow};
+
+use crate::error::{CoreError, CoreResult};
+
+/// Idle read connections kept for reuse.
+const MAX_IDLE: usize = 8;
+
+/// Read-only connections to one SQLite file, reused across requests.
+#[derive(Debug)]
+pub(crate) struct SqliteReaders {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteReaders {
+    pub fn new(path: &Path) -> Self {
+        SqliteReaders { path: path.to_owned(), idle: Mutex::new(Vec::new()) }
+    }
+
+    /// Runs `read` on an idle connection (or a new one); a connection whose read failed is dropped.
+    pub fn read<T>(&self, read: impl FnOnce(&Connection) -> CoreResult<T>) -> CoreResult<T> {
+        let conn = match self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            Some(conn) => conn,
+            None => open_reader(&self.path).map_err(direct_error)?,
+        };
+        let result = read(&conn);
+        if result.is_ok() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+}
+
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    // Never hold an async worker thread for long: on a busy file, give up and let the pool answer.
+    conn.busy_timeout(Duration::from_millis(20))?;
+    Ok(conn)
+}
+
+/// A result row, from the pool or from a direct read: typed columns by name.
+pub(crate) trait Columns {
+    fn col<T>(&self, name: &str) -> CoreResult<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql;
+}
+
+impl Columns for AnyRow {
+    fn col<T>(&self, name: &str) -> CoreResult<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql,
+    {
+        Ok(self.try_get(name)?)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn col<T>(&self, name: &str) -> CoreResult<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql,
+    {
+        self.get(name).map_err(direct_error)
+    }
+}
+
+/// A failed direct read; the caller asks the pool, whose answer is the one that counts.
+pub(crate) fn direct_error(e: rusqlite::Error) -> CoreError {
+    CoreError::Internal(format!("direct SQLite read: {e}"))
+}
+
+/// Runs a prepared (cached) statement and turns each row into a value.
+pub(crate) fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row<'_>) -> CoreResult<T>,
+) -> CoreResult<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(direct_error)?;
+    let mut rows = statement.query(params).map_err(direct_error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(direct_error)? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::{
+        Db,
+        agents::{self, Tenant},
+        error::CoreError,
+        keys::Environment,
+    };
+
+    async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.expect("db");
+        db.migrate().await.expect("migrate");
+        sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ('ws_1', 'one', 'One', 0)")
+            .execute(db.pool())
+            .await
+            .expect("workspace");
+        (dir, db)
+    }
+
+    fn tenant() -> Tenant<'static> {
+        Tenant { workspace_id: "ws_1", environment: Environment::Live }
+    }
+
+    /// Direct reads answer exactly what the pool answers, and see a write the moment it commits.
+    #[tokio::test]
+    async fn direct_reads_match_the_pool_and_see_every_commit() {
+        let (_dir, db) = sqlite().await;
+        let graph = json!({"nodes": [{"id": "in", "type": "input"}, {"id": "out", "type": "output"}],
+                           "edges": [{"from": "in", "to": "out"}]});
+        for i in 0..3 {
+            let made = agents::create(&db, tenant(), &format!("Agent {i}"), &graph).await.expect("create");
+            let direct = agents::get(&db, tenant(), &made.id).await.expect("direct get");
+            assert_eq!(direct, agents::get(&db.pool_only(), tenant(), &made.id).await.expect("pool get"));
+            assert_eq!(direct.graph.as_ref(), Some(&graph));
+        }
+        let direct = agents::list(&db, tenant(), None, 2).await.expect("direct list");
+        assert_eq!(direct, agents::list(&db.pool_only(), tenant(), None, 2).await.expect("pool list"));
+        assert_eq!(direct.agents.len(), 2);
+        assert_eq!(direct.next_cursor.as_deref(), Some("2"));
+        let other = Tenant { workspace_id: "ws_1", environment: Environment::Test };
+        assert!(agents::list(&db, other, None, 20).await.expect("test list").agents.is_empty());
+        assert!(matches!(agents::get(&db, other, &direct.agents[0].id).await, Err(CoreError::NotFound)));
+        db.close().await;
+    }
+
+    /// A direct read that fails hands the request to the pool: a broken statement answers `None`,
+    /// and a row the domain cannot read gets the pool's own error, not a different one.
+    #[tokio::test]
+    async fn a_failed_direct_read_falls_back_to_the_pool() {
+        let (_dir, db) = sqlite().await;
+        assert!(db.read_direct(|conn| super::rows(conn, "SELECT nothing FROM nowhere", [], |_| Ok(()))).is_none());
+        let graph = json!({"nodes": [{"id": "in", "type": "input"}], "edges": []});
+        let made = agents::create(&db, tenant(), "Broken", &graph).await.expect("create");
+        sqlx::query("UPDATE agent_versions SET graph = 'not json' WHERE agent_id = $1")
+            .bind(&made.id)
+            .execute(db.pool())
+            .await
+            .expect("break");
+        assert!(matches!(agents::get(&db, tenant(), &made.id).await, Err(CoreError::Internal(_))));
+        // The readers still work afterwards.
+        assert_eq!(agents::list(&db, tenant(), None, 20).await.expect("list").agents.len(), 1);
+        db.close().await;
+    }
+}
