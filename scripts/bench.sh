@@ -177,12 +177,17 @@ bench_pages() {
     --data-urlencode "email=$account_email" --data-urlencode "password=$password" >/dev/null
   local cookie
   cookie=$(awk '$6 == "gatehouse_session" {print $6 "=" $7}' "$jar")
+  # One block per request; `next` keeps each request's options (data, cookie, header) its own.
   for i in $(seq 1 1000); do
+    [ "$i" = 1 ] || echo "next"
     echo "url = \"$base/api/keys/create\""
     echo "data = \"slug=$slug&name=Key+$i&environment=live&expiry=90d&scopes%5B%5D=agents%3Aread\""
+    echo "cookie = \"$jar\""
+    echo "header = \"origin: $base\""
     echo "output = \"/dev/null\""
+    echo "fail"
   done >"$work/keys.curl"
-  curl -fsS -b "$jar" -H "origin: $base" --parallel --parallel-max 8 -K "$work/keys.curl"
+  curl -sS --parallel --parallel-max 8 -K "$work/keys.curl"
   local client consent
   client=$(curl -fsS "$base/oauth/register" -H 'content-type: application/json' \
     -d '{"client_name":"Bench client","redirect_uris":["http://127.0.0.1:9/callback"],"token_endpoint_auth_method":"none"}' |
@@ -190,6 +195,10 @@ bench_pages() {
   consent=$(curl -fsS -o /dev/null -w '%{redirect_url}' "$base/oauth/authorize?response_type=code&client_id=$client&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback&scope=agents%3Aread&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCX2ixb7jb8CBm9x6hk4tgEe&code_challenge_method=S256&resource=$base/mcp")
   local keys_count
   keys_count=$(curl -fsS -H "cookie: $cookie" "$base/w/$slug/keys" | grep -o 'Key [0-9]*<' | wc -l)
+  if [ "$keys_count" -lt 1000 ]; then
+    echo "error: the keys page lists $keys_count keys, not 1,000" >&2
+    exit 1
+  fi
   say ""
   say "### Server-rendered pages, signed in: $conns connections, ${seconds} s"
   say ""

@@ -46,10 +46,19 @@ pub struct ResourceInfo {
     pub environment: String,
 }
 
+/// Keys shown on one page of the list.
+pub const KEYS_PER_PAGE: usize = 50;
+
 /// Everything the keys page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeysPage {
+    /// One page of the keys with the chosen status (all keys when none is chosen), newest first.
     pub keys: Vec<KeyView>,
+    /// How many keys the workspace has of each status (`all`, `active`, `expiring`, `expired`, `revoked`).
+    pub counts: Vec<(String, usize)>,
+    /// The page shown, from 1, and how many there are (at least 1).
+    pub page: usize,
+    pub pages: usize,
     pub catalog: Vec<ScopeInfo>,
     /// The workspace's agents and apps, live and test.
     pub resources: Vec<ResourceInfo>,
@@ -116,7 +125,13 @@ fn no_store() {
 }
 
 #[server(endpoint = "keys/list")]
-pub async fn list_keys(slug: String) -> Result<KeysPage, AppError> {
+pub async fn list_keys(
+    slug: String,
+    // Only keys of this status (active, expiring, expired or revoked); all when empty.
+    #[server(default)] status: String,
+    // The page, from 1; the first when 0, the last when past it.
+    #[server(default)] page: usize,
+) -> Result<KeysPage, AppError> {
     use gatehouse_core::{clock::now_ms, keys, scopes::Scope, workspaces};
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
@@ -124,14 +139,25 @@ pub async fn list_keys(slug: String) -> Result<KeysPage, AppError> {
     let list = keys::list_in(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
     let policy = keys::policy_of(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
     let now = now_ms();
+    let all: Vec<KeyView> = list
+        .into_iter()
+        .map(|k| {
+            let pending = ctx.keys.last_used.pending(&k.id);
+            view_of(k, now, pending)
+        })
+        .collect();
+    let counts = ["all", "active", "expiring", "expired", "revoked"]
+        .into_iter()
+        .map(|s| (s.to_owned(), all.iter().filter(|k| s == "all" || k.status == s).count()))
+        .collect();
+    let chosen: Vec<KeyView> = all.into_iter().filter(|k| status.is_empty() || k.status == status).collect();
+    let pages = chosen.len().div_ceil(KEYS_PER_PAGE).max(1);
+    let page = page.clamp(1, pages);
     Ok(KeysPage {
-        keys: list
-            .into_iter()
-            .map(|k| {
-                let pending = ctx.keys.last_used.pending(&k.id);
-                view_of(k, now, pending)
-            })
-            .collect(),
+        keys: chosen.into_iter().skip((page - 1) * KEYS_PER_PAGE).take(KEYS_PER_PAGE).collect(),
+        counts,
+        page,
+        pages,
         catalog: Scope::for_keys()
             .map(|s| ScopeInfo { name: s.as_str().to_owned(), description: s.description().to_owned() })
             .collect(),

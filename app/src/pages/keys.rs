@@ -53,20 +53,23 @@ pub fn KeysPage() -> impl IntoView {
             actions.revealed.set(Some(created));
         }
     });
+    let query = use_query_map();
+    let filter = Memo::new(move |_| query.read().get("status").unwrap_or_default());
+    let page_number = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1));
     let data = Resource::new(
         move || {
             (
                 slug.get(),
+                filter.get(),
+                page_number.get(),
                 actions.create.version().get(),
                 actions.revoke.version().get(),
                 actions.roll.version().get(),
                 actions.update.version().get(),
             )
         },
-        |(slug, ..)| list_keys(slug),
+        |(slug, status, page, ..)| list_keys(slug, status, page),
     );
-    let query = use_query_map();
-    let filter = Memo::new(move |_| query.read().get("status").unwrap_or_default());
 
     view! {
         <Title text="API keys · Gatehouse" />
@@ -75,7 +78,7 @@ pub fn KeysPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading keys…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! { <KeysBody page=page actions=actions filter=filter /> }.into_any(),
+                    Ok(page) => view! { <KeysBody page=page actions=actions filter=filter.get_untracked() /> }.into_any(),
                     Err(e) => view! { <p role="alert" class="text-sm text-rose-700">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -84,61 +87,72 @@ pub fn KeysPage() -> impl IntoView {
 }
 
 #[component]
-fn KeysBody(page: KeysPage, actions: KeyActions, filter: Memo<String>) -> impl IntoView {
+fn KeysBody(page: KeysPage, actions: KeyActions, filter: String) -> impl IntoView {
     let slug = use_slug();
     let catalog = page.catalog.clone();
     let resources = page.resources.clone();
-    let keys = page.keys.clone();
-    let total = keys.len();
     let can_manage = page.can_manage;
     let now = page.now;
+    let count = |status: &str| page.counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+    let total = count("all");
+    let list_href = move |status: &str, page: usize| {
+        let mut href = format!("/w/{}/keys", slug.get_untracked());
+        let mut sep = '?';
+        if !status.is_empty() {
+            href.push_str(&format!("{sep}status={status}"));
+            sep = '&';
+        }
+        if page > 1 {
+            href.push_str(&format!("{sep}page={page}"));
+        }
+        href
+    };
+    let (page_no, pages) = (page.page, page.pages);
     view! {
         {can_manage.then(|| view! { <CreateKeyPanel catalog=catalog.clone() resources=resources.clone() actions=actions max_days=page.max_lifetime_days /> })}
         <nav aria-label="Filter keys by status" class="mb-4 mt-6 flex flex-wrap gap-2">
             {STATUSES
                 .into_iter()
                 .map(|(value, label)| {
-                    let count = keys.iter().filter(|k| value.is_empty() || k.status == value).count();
-                    let href = move || {
-                        if value.is_empty() { format!("/w/{}/keys", slug.get()) } else { format!("/w/{}/keys?status={value}", slug.get()) }
-                    };
+                    let n = count(if value.is_empty() { "all" } else { value });
                     view! {
                         <a
-                            href=href
-                            aria-current=move || (filter.get() == value).then_some("page")
+                            href=list_href(value, 1)
+                            aria-current=(filter == value).then_some("page")
                             class="rounded-full border border-slate-200 bg-white px-3 py-1 text-sm text-slate-700 hover:bg-slate-50 aria-[current=page]:border-indigo-600 aria-[current=page]:bg-indigo-600 aria-[current=page]:text-white"
                         >
-                            {format!("{label} ({count})")}
+                            {format!("{label} ({n})")}
                         </a>
                     }
                 })
                 .collect_view()}
         </nav>
-        {move || {
-            let f = filter.get();
-            let shown: Vec<KeyView> = keys.iter().filter(|k| f.is_empty() || k.status == f).cloned().collect();
-            if total == 0 {
-                view! {
-                    <div class="rounded-xl border border-dashed border-slate-300 bg-white p-8 text-center" data-testid="keys-empty">
-                        <p class="font-medium text-slate-900">"No API keys yet"</p>
-                        <p class="mt-1 text-sm text-slate-600">
-                            {if can_manage { "Create one above to call the MCP endpoint from a script." } else { "An admin of this workspace can create keys." }}
-                        </p>
-                    </div>
-                }
-                    .into_any()
-            } else if shown.is_empty() {
-                view! { <p class="rounded-xl border border-slate-200 bg-white p-6 text-sm text-slate-600">"No keys with this status."</p> }.into_any()
-            } else {
-                let catalog = catalog.clone();
-                let resources = resources.clone();
-                view! {
-                    <ul class="space-y-3" data-testid="key-list">
-                        {shown.into_iter().map(|k| view! { <KeyRow key=k catalog=catalog.clone() resources=resources.clone() actions=actions can_manage=can_manage now=now /> }).collect_view()}
-                    </ul>
-                }
-                    .into_any()
+        {if total == 0 {
+            view! {
+                <div class="rounded-xl border border-dashed border-slate-300 bg-white p-8 text-center" data-testid="keys-empty">
+                    <p class="font-medium text-slate-900">"No API keys yet"</p>
+                    <p class="mt-1 text-sm text-slate-600">
+                        {if can_manage { "Create one above to call the MCP endpoint from a script." } else { "An admin of this workspace can create keys." }}
+                    </p>
+                </div>
             }
+                .into_any()
+        } else if page.keys.is_empty() {
+            view! { <p class="rounded-xl border border-slate-200 bg-white p-6 text-sm text-slate-600">"No keys with this status."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="space-y-3" data-testid="key-list">
+                    {page.keys.into_iter().map(|k| view! { <KeyRow key=k catalog=catalog.clone() resources=resources.clone() actions=actions can_manage=can_manage now=now /> }).collect_view()}
+                </ul>
+                {(pages > 1).then(|| view! {
+                    <nav aria-label="Pages of keys" class="mt-4 flex items-center justify-between text-sm text-slate-700" data-testid="key-pages">
+                        {(page_no > 1).then(|| view! { <a href=list_href(&filter, page_no - 1) rel="prev" class="rounded-lg border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-50">"Newer"</a> })}
+                        <span>{format!("Page {page_no} of {pages}")}</span>
+                        {(page_no < pages).then(|| view! { <a href=list_href(&filter, page_no + 1) rel="next" class="rounded-lg border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-50">"Older"</a> })}
+                    </nav>
+                })}
+            }
+                .into_any()
         }}
     }
 }

@@ -18,6 +18,7 @@ both_engines!(
     rolling_keeps_the_old_key_for_its_grace_period,
     the_workspace_policy_limits_key_lifetimes,
     editing_a_key_changes_what_it_may_do,
+    the_keys_list_comes_a_page_at_a_time,
 );
 
 /// Creates a key through the dashboard's server function; returns (key id, full key).
@@ -384,4 +385,59 @@ async fn editing_a_key_changes_what_it_may_do(engine: Engine) {
         .call("/api/keys/update", &[("slug", &slug), ("key_id", "nope"), ("name", "x"), ("scopes[]", "runs:read")])
         .await;
     assert_eq!(res.status(), 404);
+}
+
+/// A workspace with many keys gets them 50 to a page, newest first, with the counts of every
+/// status; the page and the status filter are in the address, so each page can be linked to.
+async fn the_keys_list_comes_a_page_at_a_time(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let slug = app.sign_up(&unique_email("pages")).await;
+    let mut ids = Vec::new();
+    for i in 0..53 {
+        ids.push(create_key(&app, &slug, &format!("Key {i}"), &["runs:read"], "live", "30d").await.0);
+    }
+    let res = app.call("/api/keys/revoke", &[("slug", &slug), ("key_id", &ids[0])]).await;
+    assert_eq!(res.status(), 200);
+    let list = |status: &'static str, page: &'static str| {
+        let slug = slug.clone();
+        let app = &app;
+        async move {
+            let res = app.call("/api/keys/list", &[("slug", slug.as_str()), ("status", status), ("page", page)]).await;
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.expect("json")
+        }
+    };
+    let names = |body: &Value| -> Vec<String> {
+        body["keys"].as_array().expect("keys").iter().map(|k| k["name"].as_str().expect("name").to_owned()).collect()
+    };
+
+    let first = list("", "1").await;
+    assert_eq!(first["page"], 1);
+    assert_eq!(first["pages"], 2);
+    assert_eq!(names(&first).len(), 50);
+    assert_eq!(names(&first)[0], "Key 52", "newest first");
+    assert_eq!(
+        first["counts"],
+        serde_json::json!([["all", 53], ["active", 52], ["expiring", 0], ["expired", 0], ["revoked", 1]])
+    );
+    let second = list("", "2").await;
+    assert_eq!(names(&second), ["Key 2", "Key 1", "Key 0"]);
+    assert_eq!(list("", "9").await["page"], 2, "past the last page is the last page");
+    assert_eq!(list("", "0").await["page"], 1);
+    let revoked = list("revoked", "1").await;
+    assert_eq!((names(&revoked), revoked["pages"].clone()), (vec!["Key 0".to_owned()], serde_json::json!(1)));
+    let res = app.call("/api/keys/list", &[("slug", slug.as_str()), ("page", "-1")]).await;
+    assert_eq!(res.status(), 400, "a page that is not a number is the client's mistake");
+
+    // The page itself: 50 rows, where it is, and the way to the older keys.
+    let html = app.get(&format!("/w/{slug}/keys")).await.text().await.expect("html");
+    assert_eq!(html.matches("data-testid=\"key-row\"").count(), 50);
+    assert!(html.contains("Page 1 of 2") && html.contains(&format!("href=\"/w/{slug}/keys?page=2\"")));
+    assert!(html.contains("All (53)") && html.contains("Revoked (1)"));
+    let html = app.get(&format!("/w/{slug}/keys?page=2")).await.text().await.expect("html");
+    assert_eq!(html.matches("data-testid=\"key-row\"").count(), 3);
+    assert!(html.contains("Page 2 of 2") && html.contains(&format!("href=\"/w/{slug}/keys\" rel=\"prev\"")));
+    let html = app.get(&format!("/w/{slug}/keys?status=revoked")).await.text().await.expect("html");
+    assert_eq!(html.matches("data-testid=\"key-row\"").count(), 1);
+    assert!(!html.contains("Page 1 of"));
 }
