@@ -55,6 +55,16 @@ test('create, reveal once, copy, reload, revoke', async () => {
   assert.equal(await page.getByTestId('key-hint').first().textContent(), hint);
   assert.equal(await page.getByTestId('key-status').first().textContent(), 'Active');
 
+  // Edit: the form is drawn when the popover first opens; the change applies to the next request.
+  const editRow = page.getByTestId('key-row').first();
+  await editRow.getByText('Edit', { exact: true }).click();
+  await editRow.getByLabel('Name').fill('Nightly export v2');
+  await editRow.getByLabel('runs:read').uncheck();
+  await editRow.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByTestId('key-row').first().getByText('Nightly export v2', { exact: true }).waitFor();
+  const edited = await whoami(key);
+  assert.deepEqual(edited.body.scopes, ['agents:read']);
+
   // Revoke, with a confirmation step.
   await page.getByTestId('key-row').first().getByText('Revoke', { exact: true }).click();
   await page.getByRole('button', { name: 'Revoke key' }).click();

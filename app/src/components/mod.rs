@@ -9,7 +9,7 @@ mod redirect;
 pub use chart::{Chart, ChartKind, point_label};
 pub use forms::{FormAlert, SubmitButton, TextField, field_error};
 pub use frame::{AppHeader, PageHeader, Renamed, SideNav};
-pub use popover::Popover;
+pub use popover::{LazyPopover, Popover};
 pub use redirect::GoTo;
 
 /// A unix-milliseconds time as `YYYY-MM-DD` (UTC), the same on the server and in the browser.

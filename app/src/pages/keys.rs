@@ -12,7 +12,7 @@ use crate::{
     api::keys::{
         CreateKey, CreatedKey, KeyView, KeysPage, ResourceInfo, RevokeKey, RollKey, ScopeInfo, UpdateKey, list_keys,
     },
-    components::{FormAlert, PageHeader, Popover, SubmitButton, TextField, field_error, format_date},
+    components::{FormAlert, LazyPopover, PageHeader, Popover, SubmitButton, TextField, field_error, format_date},
     pages::dashboard::use_slug,
 };
 
@@ -424,19 +424,10 @@ fn KeyRow(
                 </div>
                 {(can_manage && works).then(|| view! {
                     <div class="flex flex-wrap gap-2">
-                        <Popover label="Edit" wide=true>
-                                <ActionForm action=actions.update attr:class="space-y-3">
-                                    <FormAlert value=actions.update.value() />
-                                    <input type="hidden" name="slug" value=move || slug.get() />
-                                    <input type="hidden" name="key_id" value=id.clone() />
-                                    <TextField name="name" id=format!("edit-name-{id}") label="Name" value=edit_name.clone() maxlength=200usize error=field_error(actions.update.value(), "name") />
-                                    <ScopePicker catalog=catalog.clone() selected=edit_scopes.clone() id_prefix=format!("edit-{}", id) />
-                                    <ResourcePicker resources=own_resources.clone() selected=edit_resources.clone().unwrap_or_default() id_prefix=format!("edit-res-{}", id) />
-                                    <TextField name="rate_limit" id=format!("edit-limit-{id}") label="Requests per minute (empty: workspace default)" kind="number"
-                                        value=edit_limit.clone() error=field_error(actions.update.value(), "rate_limit") />
-                                    <SubmitButton label="Save changes" pending=actions.update.pending() />
-                                </ActionForm>
-                            </Popover>
+                        <LazyPopover label="Edit" wide=true clone:id clone:catalog clone:own_resources clone:edit_name clone:edit_scopes clone:edit_resources clone:edit_limit>
+                            <EditKeyForm id=id.clone() catalog=catalog.clone() resources=own_resources.clone() name=edit_name.clone()
+                                scopes=edit_scopes.clone() selected=edit_resources.clone().unwrap_or_default() limit=edit_limit.clone() actions=actions />
+                        </LazyPopover>
                         {(!rolled).then(|| view! {
                             <Popover label="Roll">
                                     <ActionForm action=actions.roll attr:class="space-y-3">
@@ -467,5 +458,33 @@ fn KeyRow(
                 })}
             </div>
         </li>
+    }
+}
+
+/// A key's Edit form: name, scopes, the agents and apps it is limited to, its rate limit.
+#[component]
+fn EditKeyForm(
+    id: String,
+    catalog: Vec<ScopeInfo>,
+    resources: Vec<ResourceInfo>,
+    name: String,
+    scopes: Vec<String>,
+    selected: Vec<String>,
+    limit: String,
+    actions: KeyActions,
+) -> impl IntoView {
+    let slug = use_slug();
+    view! {
+        <ActionForm action=actions.update attr:class="space-y-3">
+            <FormAlert value=actions.update.value() />
+            <input type="hidden" name="slug" value=move || slug.get() />
+            <input type="hidden" name="key_id" value=id.clone() />
+            <TextField name="name" id=format!("edit-name-{id}") label="Name" value=name maxlength=200usize error=field_error(actions.update.value(), "name") />
+            <ScopePicker catalog=catalog selected=scopes id_prefix=format!("edit-{id}") />
+            <ResourcePicker resources=resources selected=selected id_prefix=format!("edit-res-{id}") />
+            <TextField name="rate_limit" id=format!("edit-limit-{id}") label="Requests per minute (empty: workspace default)" kind="number"
+                value=limit error=field_error(actions.update.value(), "rate_limit") />
+            <SubmitButton label="Save changes" pending=actions.update.pending() />
+        </ActionForm>
     }
 }
