@@ -77,6 +77,9 @@ test('create, reveal once, copy, reload, revoke', async () => {
   await page.getByRole('link', { name: /^Active/ }).click();
   await page.getByText('No keys with this status.').waitFor();
   await page.getByRole('link', { name: /^Revoked/ }).click();
+  // The list for a status comes from the server: wait for it, then count.
+  await page.waitForURL(/[?&]status=revoked/);
+  await page.getByTestId('key-row').first().waitFor();
   assert.equal(await page.getByTestId('key-row').count(), 1);
   assert.deepEqual(page.errors, []);
 });
