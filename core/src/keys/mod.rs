@@ -19,12 +19,13 @@ pub use token::{Environment, KeyToken, TokenFormatError, hint};
 pub use verify::{AuthFailure, KeyVerifier, Principal, Via, bearer_value, parse_header, retry_after_secs};
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Row, Transaction, any::AnyRow};
+use sqlx::{Any, Row, Transaction};
 
 use crate::{
     Db,
     audit::{self, Actor},
     clock::{DAY, HOUR, Millis, now_ms},
+    direct::{self, Columns},
     error::{CoreError, CoreResult},
     scopes::ScopeSet,
     workspaces,
@@ -151,24 +152,24 @@ impl Grace {
 const KEY_COLUMNS: &str = "k.id, k.name, k.environment, k.scopes, k.resources, k.last4, k.rate_limit_per_minute, u.email AS created_by, \
      k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at";
 
-fn key_from_row(row: &AnyRow) -> CoreResult<ApiKey> {
-    let id: String = row.try_get("id")?;
-    let environment = Environment::parse(&row.try_get::<String, _>("environment")?)
+fn key_from_row(row: &impl Columns) -> CoreResult<ApiKey> {
+    let id: String = row.col("id")?;
+    let environment = Environment::parse(&row.col::<String>("environment")?)
         .ok_or_else(|| CoreError::Internal(format!("key {id} has an unknown environment")))?;
-    let last4: String = row.try_get("last4")?;
+    let last4: String = row.col("last4")?;
     Ok(ApiKey {
         hint: hint(environment, &id, &last4),
-        name: row.try_get("name")?,
+        name: row.col("name")?,
         environment,
-        scopes: ScopeSet::from_stored(&row.try_get::<String, _>("scopes")?),
-        resources: row.try_get::<Option<String>, _>("resources")?.map(|r| split_resources(&r)),
-        rate_limit_per_minute: row.try_get("rate_limit_per_minute")?,
-        created_by: row.try_get("created_by")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        rolled_to: row.try_get("rolled_to")?,
-        last_used_at: row.try_get("last_used_at")?,
+        scopes: ScopeSet::from_stored(&row.col::<String>("scopes")?),
+        resources: row.col::<Option<String>>("resources")?.map(|r| split_resources(&r)),
+        rate_limit_per_minute: row.col("rate_limit_per_minute")?,
+        created_by: row.col("created_by")?,
+        created_at: row.col("created_at")?,
+        expires_at: row.col("expires_at")?,
+        revoked_at: row.col("revoked_at")?,
+        rolled_to: row.col("rolled_to")?,
+        last_used_at: row.col("last_used_at")?,
         id,
     })
 }
@@ -371,6 +372,10 @@ pub async fn list_in(db: &Db, workspace_id: &str) -> CoreResult<Vec<ApiKey>> {
         "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
          WHERE k.workspace_id = $1 ORDER BY k.created_at DESC, k.id"
     );
+    // A workspace may have thousands of keys: read them on this thread on SQLite (`crate::direct`).
+    if let Some(keys) = db.read_direct(|conn| direct::rows(conn, &sql, [workspace_id], |r| key_from_row(r))) {
+        return Ok(keys);
+    }
     let rows = sqlx::query(&sql).bind(workspace_id).fetch_all(db.pool()).await?;
     rows.iter().map(key_from_row).collect()
 }
