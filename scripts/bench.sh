@@ -5,7 +5,8 @@
 #   mcp    an MCP tools/call of a read tool (list_agents, five agents) at 64 connections: a bare
 #          axum server answering the same bytes, then Gatehouse with usage recording on and off in
 #          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
-#   pages  the consent page and the keys list with 1,000 keys, rendered on the server
+#   pages  the consent page and the keys list with 1,000 keys, rendered on the server; and key
+#          verification over HTTP (/v1/whoami)
 #   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build)
 #   profile  where the MCP call's CPU goes on SQLite: perf samples (cpu-clock, DWARF call graphs)
 #          during a wrk run, ranked by inclusive share in target/bench/profile.txt
@@ -201,14 +202,18 @@ bench_pages() {
     exit 1
   fi
   say ""
-  say "### Server-rendered pages, signed in: $conns connections, ${seconds} s"
+  say "### Server-rendered pages (signed in) and key verification: $conns connections, ${seconds} s"
   say ""
-  say "| page | req/s | p50 ms | p99 ms |"
+  say "| request | req/s | p50 ms | p99 ms |"
   say "| --- | --- | --- | --- |"
   load "$consent" -H "cookie: $cookie"
   say "| consent page (/oauth/consent/…) | $rps | $p50 | $p99 |"
   load "$base/w/$slug/keys" -H "cookie: $cookie"
   say "| keys list of 1,000 keys, first page of $keys_rows (/w/…/keys, $(($(wc -c <<<"$keys_page") / 1024)) KB) | $rps | $p50 | $p99 |"
+  local verify_key
+  verify_key=$(make_key "$db" "agents:read")
+  load "$base/v1/whoami" -H "authorization: Bearer $verify_key"
+  say "| key verification: \`GET /v1/whoami\` with a key | $rps | $p50 | $p99 |"
   say ""
   say "Resident memory after the page loads: $(rss_mb "$started") MB (peak $(peak_mb "$started") MB)."
 }
