@@ -44,8 +44,6 @@ impl DbEngine {
 pub struct Db {
     pool: AnyPool,
     engine: DbEngine,
-    /// The file of an SQLite database.
-    sqlite_path: Option<std::path::PathBuf>,
     /// Direct readers of the SQLite file (`crate::direct`).
     readers: Option<Arc<SqliteReaders>>,
 }
@@ -85,7 +83,7 @@ impl Db {
         };
         let pool = pool_options.connect_with(options).await?;
         let readers = sqlite_path.as_deref().map(|path| Arc::new(SqliteReaders::new(path)));
-        Ok(Db { pool, engine, sqlite_path, readers })
+        Ok(Db { pool, engine, readers })
     }
 
     /// Applies the migrations of this engine that have not run yet.
@@ -128,11 +126,6 @@ impl Db {
     #[cfg(test)]
     pub(crate) fn pool_only(&self) -> Db {
         Db { readers: None, ..self.clone() }
-    }
-
-    /// The file behind an SQLite database.
-    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
-        self.sqlite_path.as_deref()
     }
 
     pub async fn close(&self) {

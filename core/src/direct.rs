@@ -8,7 +8,8 @@
 //! schema change), [`Db::read_direct`](crate::Db::read_direct) answers `None` and the caller asks
 //! the pool instead. PostgreSQL has no such hand-off, so there the pool always answers.
 //!
-//! [`Columns`] lets one function turn a row of either kind into a domain value.
+//! Callers use [`fetch_all`] and [`fetch_optional`]: one SQL text, one set of [`Param`]s, and a
+//! [`FromColumns`] type that reads a row of either kind, so each query and mapping is written once.
 
 use std::{
     path::{Path, PathBuf},
@@ -19,7 +20,10 @@ use std::{
 use rusqlite::{Connection, OpenFlags};
 use sqlx::{Any, Row, any::AnyRow};
 
-use crate::error::{CoreError, CoreResult};
+use crate::{
+    Db,
+    error::{CoreError, CoreResult},
+};
 
 /// Idle read connections kept for reuse.
 const MAX_IDLE: usize = 8;
@@ -90,20 +94,74 @@ pub(crate) fn direct_error(e: rusqlite::Error) -> CoreError {
     CoreError::Internal(format!("direct SQLite read: {e}"))
 }
 
-/// Runs a prepared (cached) statement and turns each row into a value.
-pub(crate) fn rows<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    map: impl Fn(&rusqlite::Row<'_>) -> CoreResult<T>,
-) -> CoreResult<Vec<T>> {
-    let mut statement = conn.prepare_cached(sql).map_err(direct_error)?;
-    let mut rows = statement.query(params).map_err(direct_error)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(direct_error)? {
-        out.push(map(row)?);
+/// A value bound to a read that may run on either path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Param<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(text: &'a str) -> Self {
+        Param::Text(text)
     }
-    Ok(out)
+}
+
+impl From<i64> for Param<'_> {
+    fn from(n: i64) -> Self {
+        Param::Int(n)
+    }
+}
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Text(text) => text.to_sql(),
+            Param::Int(n) => n.to_sql(),
+        }
+    }
+}
+
+/// A domain value read from one row, whichever path the row came by.
+pub(crate) trait FromColumns: Sized {
+    fn from_columns(row: &impl Columns) -> CoreResult<Self>;
+}
+
+fn pool_query<'q>(sql: &'q str, params: &[Param<'q>]) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    params.iter().fold(sqlx::query(sql), |query, param| match *param {
+        Param::Text(text) => query.bind(text),
+        Param::Int(n) => query.bind(n),
+    })
+}
+
+/// Every row of a read: directly on SQLite, through the pool on PostgreSQL or when that fails.
+pub(crate) async fn fetch_all<T: FromColumns>(db: &Db, sql: &str, params: &[Param<'_>]) -> CoreResult<Vec<T>> {
+    let direct = db.read_direct(|conn| {
+        let mut statement = conn.prepare_cached(sql).map_err(direct_error)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(params)).map_err(direct_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(direct_error)? {
+            out.push(T::from_columns(row)?);
+        }
+        Ok(out)
+    });
+    if let Some(values) = direct {
+        return Ok(values);
+    }
+    pool_query(sql, params).fetch_all(db.pool()).await?.iter().map(T::from_columns).collect()
+}
+
+/// The one row of a read, if any: directly on SQLite, through the pool on PostgreSQL or when that fails.
+pub(crate) async fn fetch_optional<T: FromColumns>(db: &Db, sql: &str, params: &[Param<'_>]) -> CoreResult<Option<T>> {
+    let direct = db.read_direct(|conn| {
+        let mut statement = conn.prepare_cached(sql).map_err(direct_error)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(params)).map_err(direct_error)?;
+        rows.next().map_err(direct_error)?.map(T::from_columns).transpose()
+    });
+    if let Some(value) = direct {
+        return Ok(value);
+    }
+    pool_query(sql, params).fetch_optional(db.pool()).await?.map(|row| T::from_columns(&row)).transpose()
 }
 
 #[cfg(test)]
@@ -159,7 +217,10 @@ mod tests {
     #[tokio::test]
     async fn a_failed_direct_read_falls_back_to_the_pool() {
         let (_dir, db) = sqlite().await;
-        assert!(db.read_direct(|conn| super::rows(conn, "SELECT nothing FROM nowhere", [], |_| Ok(()))).is_none());
+        assert!(
+            db.read_direct(|conn| conn.execute_batch("SELECT nothing FROM nowhere").map_err(super::direct_error))
+                .is_none()
+        );
         let graph = json!({"nodes": [{"id": "in", "type": "input"}], "edges": []});
         let made = agents::create(&db, tenant(), "Broken", &graph).await.expect("create");
         sqlx::query("UPDATE agent_versions SET graph = 'not json' WHERE agent_id = $1")

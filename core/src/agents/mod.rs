@@ -5,7 +5,6 @@ mod graph;
 
 pub use graph::{NODE_TYPES, Problem, validate};
 
-use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -13,7 +12,7 @@ use sqlx::Row;
 use crate::{
     Db,
     clock::{Millis, now_ms},
-    direct::{self, Columns, direct_error},
+    direct::{self, Columns, FromColumns},
     error::{CoreError, CoreResult},
     ids::new_id,
     keys::Environment,
@@ -70,6 +69,22 @@ fn agent_from_row(row: &impl Columns, with_graph: bool) -> CoreResult<Agent> {
         updated_at: row.col("updated_at")?,
         graph,
     })
+}
+
+/// An agent with its current graph (the row has a `graph` column).
+impl FromColumns for Agent {
+    fn from_columns(row: &impl Columns) -> CoreResult<Self> {
+        agent_from_row(row, true)
+    }
+}
+
+/// An agent as lists show it, without its graph.
+struct Summary(Agent);
+
+impl FromColumns for Summary {
+    fn from_columns(row: &impl Columns) -> CoreResult<Self> {
+        agent_from_row(row, false).map(Summary)
+    }
 }
 
 fn check_name(name: &str) -> CoreResult<String> {
@@ -129,20 +144,9 @@ pub async fn list(db: &Db, at: Tenant<'_>, cursor: Option<&str>, limit: i64) -> 
     const SQL: &str = "SELECT id, name, environment, current_version, created_at, updated_at FROM agents
          WHERE workspace_id = $1 AND environment = $2 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4";
     let (offset, limit) = crate::paging::window(cursor, limit)?;
-    let params = (at.workspace_id, at.environment.as_str(), limit + 1, offset);
-    let mut agents = match db.read_direct(|conn| direct::rows(conn, SQL, params, |r| agent_from_row(r, false))) {
-        Some(agents) => agents,
-        None => {
-            let rows = sqlx::query(SQL)
-                .bind(params.0)
-                .bind(params.1)
-                .bind(params.2)
-                .bind(params.3)
-                .fetch_all(db.pool())
-                .await?;
-            rows.iter().map(|r| agent_from_row(r, false)).collect::<CoreResult<Vec<_>>>()?
-        }
-    };
+    let params = [at.workspace_id.into(), at.environment.as_str().into(), (limit + 1).into(), offset.into()];
+    let mut agents: Vec<Agent> =
+        direct::fetch_all::<Summary>(db, SQL, &params).await?.into_iter().map(|s| s.0).collect();
     let next_cursor = crate::paging::next_cursor(agents.len(), offset, limit);
     agents.truncate(limit as usize);
     Ok(AgentPage { agents, next_cursor })
@@ -153,19 +157,8 @@ pub async fn get(db: &Db, at: Tenant<'_>, id: &str) -> CoreResult<Agent> {
     const SQL: &str = "SELECT a.id, a.name, a.environment, a.current_version, a.created_at, a.updated_at, v.graph
          FROM agents a JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.current_version
          WHERE a.workspace_id = $1 AND a.environment = $2 AND a.id = $3";
-    let params = (at.workspace_id, at.environment.as_str(), id);
-    let direct = db.read_direct(|conn| {
-        let mut statement = conn.prepare_cached(SQL).map_err(direct_error)?;
-        statement.query_row(params, |r| Ok(agent_from_row(r, true))).optional().map_err(direct_error)?.transpose()
-    });
-    let found = match direct {
-        Some(found) => found,
-        None => {
-            let row = sqlx::query(SQL).bind(params.0).bind(params.1).bind(params.2).fetch_optional(db.pool()).await?;
-            row.map(|r| agent_from_row(&r, true)).transpose()?
-        }
-    };
-    found.ok_or(CoreError::NotFound)
+    let params = [at.workspace_id.into(), at.environment.as_str().into(), id.into()];
+    direct::fetch_optional::<Agent>(db, SQL, &params).await?.ok_or(CoreError::NotFound)
 }
 
 /// Every version of an agent, newest first.

@@ -3,11 +3,9 @@
 //! On PostgreSQL this is one query on the shared pool; on SQLite a direct read on the calling
 //! thread (`crate::direct`), with the pool as the fallback.
 
-use rusqlite::OptionalExtension;
-
 use crate::{
     Db,
-    direct::{Columns, direct_error},
+    direct::{self, Columns, FromColumns},
     error::CoreResult,
 };
 
@@ -46,32 +44,26 @@ impl Lookup {
 
     /// The key's row, or `None` when no key has this id.
     pub async fn find(&self, id: &str) -> CoreResult<Option<KeyRow>> {
-        let direct = self.db.read_direct(|conn| {
-            let mut statement = conn.prepare_cached(KEY_ROW_SQL).map_err(direct_error)?;
-            statement.query_row([id], |r| Ok(key_row(r))).optional().map_err(direct_error)?.transpose()
-        });
-        if let Some(row) = direct {
-            return Ok(row);
-        }
-        let row = sqlx::query(KEY_ROW_SQL).bind(id).fetch_optional(self.db.pool()).await?;
-        row.map(|r| key_row(&r)).transpose()
+        direct::fetch_optional(&self.db, KEY_ROW_SQL, &[id.into()]).await
     }
 }
 
-fn key_row(r: &impl Columns) -> CoreResult<KeyRow> {
-    Ok(KeyRow {
-        id: r.col("id")?,
-        name: r.col("name")?,
-        environment: r.col("environment")?,
-        scopes: r.col("scopes")?,
-        resources: r.col("resources")?,
-        digest: r.col("digest")?,
-        expires_at: r.col("expires_at")?,
-        revoked_at: r.col("revoked_at")?,
-        rate_limit_per_minute: r.col("rate_limit_per_minute")?,
-        workspace_id: r.col("workspace_id")?,
-        workspace_slug: r.col("slug")?,
-        workspace_name: r.col("workspace_name")?,
-        workspace_rate_limit: r.col("key_rate_limit_per_minute")?,
-    })
+impl FromColumns for KeyRow {
+    fn from_columns(r: &impl Columns) -> CoreResult<Self> {
+        Ok(KeyRow {
+            id: r.col("id")?,
+            name: r.col("name")?,
+            environment: r.col("environment")?,
+            scopes: r.col("scopes")?,
+            resources: r.col("resources")?,
+            digest: r.col("digest")?,
+            expires_at: r.col("expires_at")?,
+            revoked_at: r.col("revoked_at")?,
+            rate_limit_per_minute: r.col("rate_limit_per_minute")?,
+            workspace_id: r.col("workspace_id")?,
+            workspace_slug: r.col("slug")?,
+            workspace_name: r.col("workspace_name")?,
+            workspace_rate_limit: r.col("key_rate_limit_per_minute")?,
+        })
+    }
 }

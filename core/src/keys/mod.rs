@@ -25,7 +25,7 @@ use crate::{
     Db,
     audit::{self, Actor},
     clock::{DAY, HOUR, Millis, now_ms},
-    direct::{self, Columns},
+    direct::{self, Columns, FromColumns},
     error::{CoreError, CoreResult},
     scopes::ScopeSet,
     workspaces,
@@ -151,6 +151,12 @@ impl Grace {
 
 const KEY_COLUMNS: &str = "k.id, k.name, k.environment, k.scopes, k.resources, k.last4, k.rate_limit_per_minute, u.email AS created_by, \
      k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at";
+
+impl FromColumns for ApiKey {
+    fn from_columns(row: &impl Columns) -> CoreResult<Self> {
+        key_from_row(row)
+    }
+}
 
 fn key_from_row(row: &impl Columns) -> CoreResult<ApiKey> {
     let id: String = row.col("id")?;
@@ -372,12 +378,8 @@ pub async fn list_in(db: &Db, workspace_id: &str) -> CoreResult<Vec<ApiKey>> {
         "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
          WHERE k.workspace_id = $1 ORDER BY k.created_at DESC, k.id"
     );
-    // A workspace may have thousands of keys: read them on this thread on SQLite (`crate::direct`).
-    if let Some(keys) = db.read_direct(|conn| direct::rows(conn, &sql, [workspace_id], |r| key_from_row(r))) {
-        return Ok(keys);
-    }
-    let rows = sqlx::query(&sql).bind(workspace_id).fetch_all(db.pool()).await?;
-    rows.iter().map(key_from_row).collect()
+    // A workspace may have thousands of keys: on SQLite, read them on this thread (`crate::direct`).
+    direct::fetch_all(db, &sql, &[workspace_id.into()]).await
 }
 
 async fn get_in(db: &Db, workspace_id: &str, key_id: &str) -> CoreResult<ApiKey> {

@@ -14,13 +14,11 @@ use super::{
     clients::Client,
     secret::{self, ACCESS_PREFIX, CODE_PREFIX, REFRESH_PREFIX},
 };
-use rusqlite::OptionalExtension;
-
 use crate::{
     Db,
     audit::{self, Actor},
     clock::{Millis, now_ms},
-    direct::{Columns, direct_error},
+    direct::{self, Columns, FromColumns},
     error::CoreResult,
     ids::random_base62,
     keys::AuthFailure,
@@ -445,26 +443,28 @@ struct AccessRow {
     grant: AccessGrant,
 }
 
-fn access_row(row: &impl Columns) -> CoreResult<AccessRow> {
-    Ok(AccessRow {
-        revoked: row.col::<Option<Millis>>("revoked_at")?.is_some()
-            || row.col::<Option<Millis>>("grant_revoked_at")?.is_some(),
-        member: row.col::<Option<String>>("role")?.is_some(),
-        grant_expires_at: row.col("grant_expires_at")?,
-        resource: row.col("resource")?,
-        grant: AccessGrant {
-            grant_id: row.col("grant_id")?,
-            client_id: row.col("client_id")?,
-            client_name: row.col("client_name")?,
-            user_id: row.col::<Option<String>>("user_id")?.unwrap_or_default(),
-            workspace_id: row.col("workspace_id")?,
-            workspace_slug: row.col("slug")?,
-            workspace_name: row.col("workspace_name")?,
-            scopes: ScopeSet::from_stored(&row.col::<String>("scopes")?),
-            expires_at: row.col("expires_at")?,
-            rate_limit_per_minute: row.col("key_rate_limit_per_minute")?,
-        },
-    })
+impl FromColumns for AccessRow {
+    fn from_columns(row: &impl Columns) -> CoreResult<Self> {
+        Ok(AccessRow {
+            revoked: row.col::<Option<Millis>>("revoked_at")?.is_some()
+                || row.col::<Option<Millis>>("grant_revoked_at")?.is_some(),
+            member: row.col::<Option<String>>("role")?.is_some(),
+            grant_expires_at: row.col("grant_expires_at")?,
+            resource: row.col("resource")?,
+            grant: AccessGrant {
+                grant_id: row.col("grant_id")?,
+                client_id: row.col("client_id")?,
+                client_name: row.col("client_name")?,
+                user_id: row.col::<Option<String>>("user_id")?.unwrap_or_default(),
+                workspace_id: row.col("workspace_id")?,
+                workspace_slug: row.col("slug")?,
+                workspace_name: row.col("workspace_name")?,
+                scopes: ScopeSet::from_stored(&row.col::<String>("scopes")?),
+                expires_at: row.col("expires_at")?,
+                rate_limit_per_minute: row.col("key_rate_limit_per_minute")?,
+            },
+        })
+    }
 }
 
 /// Checks an access token for `resource`: known, not revoked, not expired, its grant alive and
@@ -474,16 +474,7 @@ pub async fn verify_access(db: &Db, token: &str, resource: &str) -> Result<Acces
         return Err(AuthFailure::Malformed);
     }
     let digest = secret::digest(token);
-    let found = match db.read_direct(|conn| {
-        let mut statement = conn.prepare_cached(ACCESS_ROW_SQL).map_err(direct_error)?;
-        statement.query_row([&digest], |r| Ok(access_row(r))).optional().map_err(direct_error)?.transpose()
-    }) {
-        Some(found) => Ok(found),
-        None => match sqlx::query(ACCESS_ROW_SQL).bind(&digest).fetch_optional(db.pool()).await {
-            Ok(row) => row.map(|r| access_row(&r)).transpose(),
-            Err(e) => Err(e.into()),
-        },
-    };
+    let found = direct::fetch_optional::<AccessRow>(db, ACCESS_ROW_SQL, &[digest.as_str().into()]).await;
     let AccessRow { revoked, member, grant_expires_at, resource: token_resource, grant } = found
         .map_err(|e| {
             tracing::error!(error = %e, "access token lookup failed");
