@@ -134,11 +134,27 @@ fn pool_query<'q>(sql: &'q str, params: &[Param<'q>]) -> sqlx::query::Query<'q, 
     })
 }
 
+/// Binds `params` to the statement's `$n` placeholders by their number, as sqlx does. (SQLite
+/// numbers `$n` parameters in the order they first appear in the text, which need not be `$1, $2`.)
+fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[Param<'_>]) -> CoreResult<()> {
+    for index in 1..=statement.parameter_count() {
+        let param = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$')?.parse::<usize>().ok())
+            .and_then(|number| params.get(number.checked_sub(1)?))
+            .copied()
+            .ok_or_else(|| CoreError::Internal(format!("placeholder {index} of a direct read has no parameter")))?;
+        statement.raw_bind_parameter(index, param).map_err(direct_error)?;
+    }
+    Ok(())
+}
+
 /// Every row of a read: directly on SQLite, through the pool on PostgreSQL or when that fails.
 pub(crate) async fn fetch_all<T: FromColumns>(db: &Db, sql: &str, params: &[Param<'_>]) -> CoreResult<Vec<T>> {
     let direct = db.read_direct(|conn| {
         let mut statement = conn.prepare_cached(sql).map_err(direct_error)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(params)).map_err(direct_error)?;
+        bind(&mut statement, params)?;
+        let mut rows = statement.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(direct_error)? {
             out.push(T::from_columns(row)?);
@@ -155,7 +171,8 @@ pub(crate) async fn fetch_all<T: FromColumns>(db: &Db, sql: &str, params: &[Para
 pub(crate) async fn fetch_optional<T: FromColumns>(db: &Db, sql: &str, params: &[Param<'_>]) -> CoreResult<Option<T>> {
     let direct = db.read_direct(|conn| {
         let mut statement = conn.prepare_cached(sql).map_err(direct_error)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(params)).map_err(direct_error)?;
+        bind(&mut statement, params)?;
+        let mut rows = statement.raw_query();
         rows.next().map_err(direct_error)?.map(T::from_columns).transpose()
     });
     if let Some(value) = direct {
@@ -209,6 +226,25 @@ mod tests {
         let other = Tenant { workspace_id: "ws_1", environment: Environment::Test };
         assert!(agents::list(&db, other, None, 20).await.expect("test list").agents.is_empty());
         assert!(matches!(agents::get(&db, other, &direct.agents[0].id).await, Err(CoreError::NotFound)));
+        db.close().await;
+    }
+
+    /// `$n` is the n-th parameter wherever it first appears (SQLite numbers them by appearance);
+    /// a placeholder without a parameter fails the direct read rather than binding NULL.
+    #[tokio::test]
+    async fn placeholders_bind_by_their_number() {
+        let (_dir, db) = sqlite().await;
+        let read = |sql: &'static str| {
+            db.read_direct(|conn| {
+                let mut statement = conn.prepare_cached(sql).map_err(super::direct_error)?;
+                super::bind(&mut statement, &[super::Param::Text("a"), super::Param::Int(7)])?;
+                let mut rows = statement.raw_query();
+                let row = rows.next().map_err(super::direct_error)?.ok_or(CoreError::NotFound)?;
+                row.get::<_, String>(0).map_err(super::direct_error)
+            })
+        };
+        assert_eq!(read("SELECT $2 || '-' || $1 || '-' || $2").as_deref(), Some("7-a-7"));
+        assert_eq!(read("SELECT $1 || $3"), None);
         db.close().await;
     }
 

@@ -86,8 +86,7 @@ impl std::fmt::Debug for CreatedKey {
 
 #[cfg(feature = "ssr")]
 fn view_of(k: gatehouse_core::keys::ApiKey, now: i64, pending: Option<i64>) -> KeyView {
-    let status =
-        serde_json::to_value(k.status(now)).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let status = k.status(now).as_str().to_owned();
     KeyView {
         id: k.id,
         name: k.name,
@@ -132,32 +131,41 @@ pub async fn list_keys(
     // The page, from 1; the first when 0, the last when past it.
     #[server(default)] page: usize,
 ) -> Result<KeysPage, AppError> {
-    use gatehouse_core::{clock::now_ms, keys, scopes::Scope, workspaces};
+    use gatehouse_core::{
+        CoreError,
+        clock::now_ms,
+        keys::{self, KeyStatus},
+        scopes::Scope,
+        workspaces,
+    };
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
     let membership = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
-    let list = keys::list_in(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
-    let policy = keys::policy_of(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
+    let status = match status.as_str() {
+        "" => None,
+        name => Some(KeyStatus::parse(name).ok_or_else(|| {
+            fail(CoreError::invalid("status", "The status is one of active, expiring, expired and revoked."))
+        })?),
+    };
     let now = now_ms();
-    let all: Vec<KeyView> = list
-        .into_iter()
-        .map(|k| {
-            let pending = ctx.keys.last_used.pending(&k.id);
-            view_of(k, now, pending)
-        })
+    let chosen =
+        keys::page_in(&ctx.db, &membership.workspace.id, status, page, KEYS_PER_PAGE, now).await.map_err(fail)?;
+    let policy = keys::policy_of(&ctx.db, &membership.workspace.id).await.map_err(fail)?;
+    let counts = std::iter::once(("all".to_owned(), chosen.counts.total()))
+        .chain(KeyStatus::ALL.map(|s| (s.as_str().to_owned(), chosen.counts.of(s))))
         .collect();
-    let counts = ["all", "active", "expiring", "expired", "revoked"]
-        .into_iter()
-        .map(|s| (s.to_owned(), all.iter().filter(|k| s == "all" || k.status == s).count()))
-        .collect();
-    let chosen: Vec<KeyView> = all.into_iter().filter(|k| status.is_empty() || k.status == status).collect();
-    let pages = chosen.len().div_ceil(KEYS_PER_PAGE).max(1);
-    let page = page.clamp(1, pages);
     Ok(KeysPage {
-        keys: chosen.into_iter().skip((page - 1) * KEYS_PER_PAGE).take(KEYS_PER_PAGE).collect(),
+        keys: chosen
+            .keys
+            .into_iter()
+            .map(|k| {
+                let pending = ctx.keys.last_used.pending(&k.id);
+                view_of(k, now, pending)
+            })
+            .collect(),
         counts,
-        page,
-        pages,
+        page: chosen.page,
+        pages: chosen.pages,
         catalog: Scope::for_keys()
             .map(|s| ScopeInfo { name: s.as_str().to_owned(), description: s.description().to_owned() })
             .collect(),

@@ -5,6 +5,7 @@
 
 mod expiry;
 mod last_used;
+mod listing;
 mod lookup;
 mod name;
 mod rate_limit;
@@ -13,6 +14,7 @@ mod verify;
 
 pub use expiry::ExpiryChoice;
 pub use last_used::LastUsed;
+pub use listing::{KeyPage, StatusCounts, page_in};
 pub use name::KeyName;
 pub use rate_limit::RateLimiter;
 pub use token::{Environment, KeyToken, TokenFormatError, hint};
@@ -55,21 +57,29 @@ pub struct ApiKey {
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     Active,
-    /// Stops within 7 days: it expires, or it was rolled and its grace period runs out.
+    /// Stops within [`EXPIRING_WITHIN`] (7 days): it expires, or it was rolled and its grace period runs out.
     Expiring,
     Expired,
     Revoked,
 }
 
+/// A key that stops within this long is [`KeyStatus::Expiring`].
+pub const EXPIRING_WITHIN: Millis = 7 * DAY;
+
 impl KeyStatus {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "active" => Some(KeyStatus::Active),
-            "expiring" => Some(KeyStatus::Expiring),
-            "expired" => Some(KeyStatus::Expired),
-            "revoked" => Some(KeyStatus::Revoked),
-            _ => None,
+    pub const ALL: [KeyStatus; 4] = [KeyStatus::Active, KeyStatus::Expiring, KeyStatus::Expired, KeyStatus::Revoked];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Expiring => "expiring",
+            KeyStatus::Expired => "expired",
+            KeyStatus::Revoked => "revoked",
         }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        KeyStatus::ALL.into_iter().find(|status| status.as_str() == value)
     }
 }
 
@@ -79,7 +89,7 @@ impl ApiKey {
             KeyStatus::Revoked
         } else if self.expires_at.is_some_and(|at| at <= now) {
             KeyStatus::Expired
-        } else if self.revoked_at.is_some() || self.expires_at.is_some_and(|at| at - now <= 7 * DAY) {
+        } else if self.revoked_at.is_some() || self.expires_at.is_some_and(|at| at - now <= EXPIRING_WITHIN) {
             KeyStatus::Expiring
         } else {
             KeyStatus::Active

@@ -440,4 +440,16 @@ async fn the_keys_list_comes_a_page_at_a_time(engine: Engine) {
     let html = app.get(&format!("/w/{slug}/keys?status=revoked")).await.text().await.expect("html");
     assert_eq!(html.matches("data-testid=\"key-row\"").count(), 1);
     assert!(!html.contains("Page 1 of"));
+
+    // A key that expires within 7 days is counted and filtered as expiring (the rule runs in SQL).
+    create_key(&app, &slug, "Short-lived", &["runs:read"], "live", "3d").await;
+    let expiring = list("expiring", "1").await;
+    assert_eq!(names(&expiring), ["Short-lived"]);
+    assert_eq!(expiring["keys"][0]["status"], "expiring");
+    assert_eq!(
+        expiring["counts"],
+        serde_json::json!([["all", 54], ["active", 52], ["expiring", 1], ["expired", 0], ["revoked", 1]])
+    );
+    let res = app.call("/api/keys/list", &[("slug", slug.as_str()), ("status", "bogus")]).await;
+    assert_eq!(res.status(), 422, "an unknown status is the client's mistake");
 }
