@@ -2,7 +2,9 @@
 //! to its per-minute limit and refills continuously. Buckets live in this process's memory or, when
 //! the operator sets `GATEHOUSE_REDIS_URL`, in Redis, so that every Gatehouse process sharing that
 //! Redis shares the limits. Should Redis stop answering, each process falls back to its own
-//! buckets (and says so in its log) rather than refusing or waving through every request.
+//! buckets (and says so in its log) rather than refusing or waving through every request; and for
+//! the next few seconds it does not ask Redis at all (a circuit breaker), so that an outage costs
+//! one request a timeout, not every request.
 
 use std::{
     collections::HashMap,
@@ -42,6 +44,10 @@ return wait
 /// How long a Redis answer may take before the process uses its own buckets for that request.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// After Redis failed to answer, requests use this process's buckets without asking Redis for this
+/// long; then one request asks again, and its answer closes the breaker or opens it once more.
+const BREAKER_OPEN: Duration = Duration::from_secs(5);
+
 /// Redis could not be reached when the server started.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -62,6 +68,10 @@ struct Shared {
     namespace: String,
     /// When the last "Redis is not answering" warning was logged (ms), to log it once in a while.
     last_warning: AtomicI64,
+    /// The circuit breaker: 0 while Redis answers; otherwise until when (ms) not to ask it.
+    open_until: AtomicI64,
+    /// How long the breaker stays open ([`BREAKER_OPEN`]; shorter in tests).
+    open_for: Duration,
 }
 
 impl std::fmt::Debug for Shared {
@@ -92,8 +102,19 @@ impl RateLimiter {
                 script: Script::new(TOKEN_BUCKET_LUA),
                 namespace: namespace.to_owned(),
                 last_warning: AtomicI64::new(0),
+                open_until: AtomicI64::new(0),
+                open_for: BREAKER_OPEN,
             }),
         })
+    }
+
+    /// The same limiter with the breaker open for `open_for` after a failure, for tests.
+    #[cfg(test)]
+    fn with_breaker(mut self, open_for: Duration) -> Self {
+        if let Some(shared) = &mut self.shared {
+            shared.open_for = open_for;
+        }
+        self
     }
 
     /// Whether limits are shared with other processes.
@@ -104,11 +125,13 @@ impl RateLimiter {
     /// Takes one request from the bucket, or says how long until one is available.
     pub async fn check(&self, bucket: &str, per_minute: i64) -> Result<(), Duration> {
         let per_minute = per_minute.max(1);
-        if let Some(shared) = &self.shared {
+        if let Some(shared) = self.shared.as_ref().filter(|shared| shared.may_ask(now_ms())) {
             match shared.take(bucket, per_minute).await {
-                Ok(0) => return Ok(()),
-                Ok(wait_ms) => return Err(Duration::from_millis(wait_ms.max(1))),
-                Err(e) => shared.warn(&e),
+                Ok(wait_ms) => {
+                    shared.answered();
+                    return if wait_ms == 0 { Ok(()) } else { Err(Duration::from_millis(wait_ms)) };
+                }
+                Err(e) => shared.failed(&e),
             }
         }
         self.local.check_at(bucket, per_minute, Instant::now())
@@ -122,8 +145,33 @@ impl Shared {
         self.script.key(key).arg(per_minute).invoke_async(&mut connection).await
     }
 
-    fn warn(&self, error: &redis::RedisError) {
+    /// Whether this request asks Redis: yes while the breaker is closed, no while it is open, and
+    /// once it has been open long enough, yes for the one request that claims the next try.
+    fn may_ask(&self, now: i64) -> bool {
+        let until = self.open_until.load(Ordering::Relaxed);
+        until == 0
+            || (now >= until
+                && self
+                    .open_until
+                    .compare_exchange(until, now + self.open_millis(), Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok())
+    }
+
+    fn open_millis(&self) -> i64 {
+        i64::try_from(self.open_for.as_millis()).unwrap_or(i64::MAX / 2)
+    }
+
+    /// Redis answered: close the breaker if it was open (a load, not a write, on the usual path).
+    fn answered(&self) {
+        if self.open_until.load(Ordering::Relaxed) != 0 && self.open_until.swap(0, Ordering::Relaxed) != 0 {
+            tracing::info!("Redis answers again; rate limits are shared again");
+        }
+    }
+
+    /// Redis did not answer: open the breaker, and log it now and then.
+    fn failed(&self, error: &redis::RedisError) {
         let now = now_ms();
+        self.open_until.store(now + self.open_millis(), Ordering::Relaxed);
         let last = self.last_warning.load(Ordering::Relaxed);
         if now - last >= 10_000
             && self.last_warning.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
@@ -206,6 +254,16 @@ mod tests {
 /// Against the Redis on 127.0.0.1:6379 (`GATEHOUSE_TEST_REDIS_URL` to use another).
 #[cfg(test)]
 mod shared_tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize},
+    };
+
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::{TcpListener, TcpStream},
+    };
+
     use super::*;
 
     #[tokio::test]
@@ -223,6 +281,115 @@ mod shared_tests {
         assert!(b.check("key_2", 3).await.is_ok(), "buckets are per key");
         let other = RateLimiter::shared(&url, &format!("{namespace}-other")).await.expect("Redis");
         assert!(other.check("key_1", 3).await.is_ok(), "namespaces keep deployments apart");
+    }
+
+    /// The network between this process and Redis, for tests: it forwards every connection to
+    /// Redis until it is cut; then Redis seems to hang (what is sent is swallowed, nothing comes
+    /// back) until the link is restored, which closes the hung connections.
+    struct Link {
+        url: String,
+        cut: Arc<AtomicBool>,
+        /// Bucket requests that reached Redis, and those swallowed while the link was cut.
+        passed: Arc<AtomicUsize>,
+        stuck: Arc<AtomicUsize>,
+    }
+
+    impl Link {
+        async fn to_redis(namespace: &str) -> Link {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("listen");
+            let url = format!("redis://{}", listener.local_addr().expect("addr"));
+            let link = Link { url, cut: Arc::default(), passed: Arc::default(), stuck: Arc::default() };
+            let (cut, passed, stuck) = (link.cut.clone(), link.passed.clone(), link.stuck.clone());
+            let marker = namespace.as_bytes().to_vec();
+            tokio::spawn(async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    let (cut, passed, stuck, marker) = (cut.clone(), passed.clone(), stuck.clone(), marker.clone());
+                    tokio::spawn(async move {
+                        let upstream = TcpStream::connect(redis_addr()).await.expect("Redis is needed for this test");
+                        let (mut from_client, mut to_client) = client.into_split();
+                        let (mut from_redis, mut to_redis) = upstream.into_split();
+                        let answers =
+                            tokio::spawn(async move { tokio::io::copy(&mut from_redis, &mut to_client).await });
+                        let mut buf = vec![0_u8; 64 * 1024];
+                        let mut hung = false;
+                        loop {
+                            tokio::select! {
+                                read = from_client.read(&mut buf) => {
+                                    let Ok(n @ 1..) = read else { break };
+                                    let requests = buf[..n].windows(marker.len()).filter(|w| *w == marker.as_slice()).count();
+                                    if cut.load(Ordering::SeqCst) {
+                                        hung = true;
+                                        stuck.fetch_add(requests, Ordering::SeqCst);
+                                    } else {
+                                        passed.fetch_add(requests, Ordering::SeqCst);
+                                        if to_redis.write_all(&buf[..n]).await.is_err() { break; }
+                                    }
+                                }
+                                () = tokio::time::sleep(Duration::from_millis(10)) => {
+                                    if hung && !cut.load(Ordering::SeqCst) { break; }
+                                }
+                            }
+                        }
+                        answers.abort();
+                    });
+                }
+            });
+            link
+        }
+
+        fn set_cut(&self, cut: bool) {
+            self.cut.store(cut, Ordering::SeqCst);
+        }
+
+        fn counts(&self) -> (usize, usize) {
+            (self.passed.load(Ordering::SeqCst), self.stuck.load(Ordering::SeqCst))
+        }
+    }
+
+    fn redis_addr() -> String {
+        let url = std::env::var("GATEHOUSE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        url.trim_start_matches("redis://").split('/').next().unwrap_or_default().to_owned()
+    }
+
+    /// Redis hangs: the first request waits for the timeout and falls back to this process's
+    /// buckets, the next ones do not ask Redis at all while the breaker is open, and once Redis
+    /// answers again a request asks it, and the ones after it go to Redis as before.
+    #[tokio::test]
+    async fn a_hanging_redis_costs_one_timeout_then_the_breaker_keeps_requests_off_it() {
+        let namespace = format!("gatehouse-test-{}", crate::ids::random_base62(10));
+        let link = Link::to_redis(&namespace).await;
+        let limiter = RateLimiter::shared(&link.url, &namespace)
+            .await
+            .expect("Redis is needed for this test")
+            .with_breaker(Duration::from_millis(300));
+        assert!(limiter.check("key_1", 2).await.is_ok());
+        assert!(link.counts().0 >= 1 && link.counts().1 == 0, "the link forwards to Redis");
+
+        link.set_cut(true);
+        assert!(limiter.check("key_1", 2).await.is_ok(), "answered from this process's bucket");
+        let (passed, stuck) = link.counts();
+        assert!(stuck >= 1, "the first request after the cut tried Redis");
+        assert!(limiter.check("key_1", 2).await.is_ok());
+        assert!(limiter.check("key_1", 2).await.is_err(), "the local bucket still limits");
+        assert_eq!(link.counts(), (passed, stuck), "while the breaker is open, Redis is not asked");
+
+        link.set_cut(false);
+        let mut back = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let before = link.counts().0;
+            let _ = limiter.check("key_2", 100).await;
+            if link.counts().0 > before {
+                back = true;
+                break;
+            }
+        }
+        assert!(back, "a request asked Redis again once the breaker had been open for its time");
+        let before = link.counts().0;
+        for _ in 0..3 {
+            assert!(limiter.check("key_3", 100).await.is_ok());
+        }
+        assert_eq!(link.counts().0, before + 3, "the breaker is closed: every request asks Redis");
     }
 
     #[tokio::test]

@@ -184,6 +184,11 @@ async fn mixed_load(engine: Engine) {
             late as f64 / 1024.0,
             rss.iter().max().copied().unwrap_or(0) as f64 / 1024.0,
         );
+        let tenths: Vec<String> = rss
+            .chunks(rss.len().div_ceil(10).max(1))
+            .map(|tenth| format!("{:.0}", median(tenth.to_vec()) as f64 / 1024.0))
+            .collect();
+        eprintln!("resident memory MiB, median of each tenth of the run: {}", tenths.join(" "));
         assert_eq!(tally.server_errors.load(Ordering::Relaxed), 0, "answers of 500 or more");
         assert_eq!(counted, served as i64, "usage counted = MCP calls served");
         assert!(late <= early + early / 4 + 8 * 1024, "memory grew from {early} KiB to {late} KiB");
