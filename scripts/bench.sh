@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The HTTP benchmarks of docs/benchmarks.md, against a release build on this machine, with Debian's
 # wrk as the load generator on the same machine (it takes part of the same two cores):
-#   scripts/bench.sh [all|mcp|pages|wasm|profile]
+#   scripts/bench.sh [all|mcp|pages|wasm|profile|memory]
 #   mcp    an MCP tools/call of a read tool (list_agents, five agents) at 64 connections: a bare
 #          axum server answering the same bytes, then Gatehouse with usage recording on and off in
 #          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
@@ -10,6 +10,8 @@
 #   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build)
 #   profile  where the MCP call's CPU goes on SQLite: perf samples (cpu-clock, DWARF call graphs)
 #          during a wrk run, ranked by inclusive share in target/bench/profile.txt
+#   memory resident memory after each of MEMORY_ROUNDS (8) rounds of sustained load of one kind of
+#          request (MCP call, keys page, Overview page), each kind on its own server
 # BENCH_SECONDS (10), BENCH_CONNECTIONS (64) and BENCH_ROUNDS (3) change the runs. The results are
 # printed and written to target/bench/report.md.
 set -euo pipefail
@@ -218,6 +220,48 @@ bench_pages() {
   say "Resident memory after the page loads: $(rss_mb "$started") MB (peak $(peak_mb "$started") MB)."
 }
 
+# Resident memory under sustained load of one kind of request at a time, each on its own server and
+# SQLite database: MEMORY_ROUNDS rounds of $seconds s, the RSS after each round.
+bench_memory() {
+  local memory_rounds="${MEMORY_ROUNDS:-8}" port=3880
+  say ""
+  say "### Resident memory (MB) after each round of ${seconds} s at $conns connections, one server per kind of request"
+  say ""
+  say "| request | idle | $(seq -s ' | ' 1 "$memory_rounds") | peak |"
+  say "| --- | --- |$(printf ' --- |%.0s' $(seq 1 "$memory_rounds")) --- |"
+  for kind in mcp keys overview; do
+    port=$((port + 1))
+    local db="sqlite://$work/memory-$kind.db" base="http://127.0.0.1:$port" jar="$work/cookies-$kind"
+    make_account "$db"
+    local key
+    key=$(make_key "$db" "agents:read,agents:write")
+    start "memory-$kind" "$port" "$db"
+    local pid=$started row
+    curl -fsS -c "$jar" -H "origin: $base" "$base/api/auth/sign_in" \
+      --data-urlencode "email=$account_email" --data-urlencode "password=$password" >/dev/null
+    local cookie
+    cookie=$(awk '$6 == "gatehouse_session" {print $6 "=" $7}' "$jar")
+    create_agents "$port" "$key"
+    for i in $(seq 1 50); do
+      curl -fsS -o /dev/null -b "$jar" -H "origin: $base" "$base/api/keys/create" \
+        --data "slug=$slug&name=Key+$i&environment=live&expiry=$((i % 10 + 1))d&scopes%5B%5D=agents%3Aread"
+    done
+    row="| $kind | $(rss_mb "$pid")"
+    for _ in $(seq 1 "$memory_rounds"); do
+      case "$kind" in
+        mcp) # a fresh key each round: its own rate-limit bucket
+          BENCH_BODY=$(mcp_body list_agents '{}') BENCH_BEARER=$(make_key "$db" "agents:read") \
+            load "$base/mcp" -s scripts/bench/mcp-call.lua ;;
+        keys) load "$base/w/$slug/keys" -H "cookie: $cookie" ;;
+        overview) load "$base/w/$slug" -H "cookie: $cookie" ;;
+      esac
+      row="$row | $(rss_mb "$pid")"
+    done
+    say "$row | $(peak_mb "$pid") |"
+    kill "$pid"
+  done
+}
+
 bench_wasm() {
   scripts/build-site.sh release >/dev/null
   local wasm=target/site/pkg/gatehouse_bg.wasm
@@ -274,9 +318,10 @@ case "$what" in
   all | pages) bench_pages ;;&
   all | wasm) bench_wasm ;;
   profile) bench_profile ;;
+  memory) bench_memory ;;
   mcp | pages) ;;
   *)
-    echo "usage: $0 [all|mcp|pages|wasm|profile]" >&2
+    echo "usage: $0 [all|mcp|pages|wasm|profile|memory]" >&2
     exit 2
     ;;
 esac

@@ -129,20 +129,22 @@ pub async fn load_overview(slug: String) -> Result<OverviewStats, AppError> {
     let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
     let now = now_ms();
     let (periods, week) = usage::overview(&ctx.db, &m.workspace.id, now).await.map_err(fail)?;
-    let mut expiring: Vec<(String, i64)> = keys::list_in(&ctx.db, &m.workspace.id)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .filter(|k| k.status(now) == KeyStatus::Expiring)
-        .filter_map(|k| {
-            let end = match (k.revoked_at, k.expires_at) {
-                (Some(r), Some(e)) => r.min(e),
-                (Some(r), None) => r,
-                (None, e) => e?,
-            };
-            (end - now <= 7 * DAY).then_some((k.name, end))
-        })
-        .collect();
+    // Only the expiring keys leave the database, however many keys the workspace has.
+    let mut expiring: Vec<(String, i64)> =
+        keys::page_in(&ctx.db, &m.workspace.id, Some(KeyStatus::Expiring), 1, usize::MAX, now)
+            .await
+            .map_err(fail)?
+            .keys
+            .into_iter()
+            .filter_map(|k| {
+                let end = match (k.revoked_at, k.expires_at) {
+                    (Some(r), Some(e)) => r.min(e),
+                    (Some(r), None) => r,
+                    (None, e) => e?,
+                };
+                (end - now <= 7 * DAY).then_some((k.name, end))
+            })
+            .collect();
     expiring.sort_by_key(|(_, at)| *at);
     Ok(OverviewStats {
         periods: periods.into_iter().map(|(r, s)| (r.label().to_owned(), numbers(s))).collect(),
