@@ -11,7 +11,8 @@
 #   profile  where the MCP call's CPU goes on SQLite: perf samples (cpu-clock, DWARF call graphs)
 #          during a wrk run, ranked by inclusive share in target/bench/profile.txt
 #   memory resident memory after each of MEMORY_ROUNDS (8) rounds of sustained load of one kind of
-#          request (MCP call, keys page, Overview page), each kind on its own server
+#          request (MCP call, keys page, Overview page, usage page, and keys-api: the keys page's
+#          server function alone; MEMORY_KINDS chooses), each kind on its own server
 # BENCH_SECONDS (10), BENCH_CONNECTIONS (64) and BENCH_ROUNDS (3) change the runs. The results are
 # printed and written to target/bench/report.md.
 set -euo pipefail
@@ -229,7 +230,7 @@ bench_memory() {
   say ""
   say "| request | idle | $(seq -s ' | ' 1 "$memory_rounds") | peak |"
   say "| --- | --- |$(printf ' --- |%.0s' $(seq 1 "$memory_rounds")) --- |"
-  for kind in mcp keys overview; do
+  for kind in ${MEMORY_KINDS:-mcp keys overview usage}; do
     port=$((port + 1))
     local db="sqlite://$work/memory-$kind.db" base="http://127.0.0.1:$port" jar="$work/cookies-$kind"
     make_account "$db"
@@ -254,6 +255,8 @@ bench_memory() {
             load "$base/mcp" -s scripts/bench/mcp-call.lua ;;
         keys) load "$base/w/$slug/keys" -H "cookie: $cookie" ;;
         overview) load "$base/w/$slug" -H "cookie: $cookie" ;;
+        usage) load "$base/w/$slug/usage" -H "cookie: $cookie" ;;
+        keys-api) BENCH_ORIGIN=$base BENCH_COOKIE=$cookie BENCH_FORM="slug=$slug" load "$base/api/keys/list" -s scripts/bench/form-post.lua ;;
       esac
       row="$row | $(rss_mb "$pid")"
     done
