@@ -451,8 +451,10 @@ async fn the_keys_list_comes_a_page_at_a_time(engine: Engine) {
         serde_json::json!([["all", 54], ["active", 52], ["expiring", 1], ["expired", 0], ["revoked", 1]])
     );
     // The Overview names the keys that stop within the week, and only those.
-    let overview = app.call("/api/usage/overview", &[("slug", slug.as_str())]).await.json::<Value>().await.expect("json");
-    let soon: Vec<&str> = overview["expiring"].as_array().expect("expiring").iter().filter_map(|k| k[0].as_str()).collect();
+    let overview =
+        app.call("/api/usage/overview", &[("slug", slug.as_str())]).await.json::<Value>().await.expect("json");
+    let soon: Vec<&str> =
+        overview["expiring"].as_array().expect("expiring").iter().filter_map(|k| k[0].as_str()).collect();
     assert_eq!(soon, ["Short-lived"]);
     let html = app.get(&format!("/w/{slug}")).await.text().await.expect("html");
     assert!(html.contains("Short-lived") && !html.contains("No key stops working"));
