@@ -186,22 +186,11 @@ mod tests {
     use serde_json::json;
 
     use crate::{
-        Db,
         agents::{self, Tenant},
         error::CoreError,
         keys::Environment,
+        testing::sqlite_with_workspace,
     };
-
-    async fn sqlite() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.expect("db");
-        db.migrate().await.expect("migrate");
-        sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ('ws_1', 'one', 'One', 0)")
-            .execute(db.pool())
-            .await
-            .expect("workspace");
-        (dir, db)
-    }
 
     fn tenant() -> Tenant<'static> {
         Tenant { workspace_id: "ws_1", environment: Environment::Live }
@@ -210,7 +199,7 @@ mod tests {
     /// Direct reads answer exactly what the pool answers, and see a write the moment it commits.
     #[tokio::test]
     async fn direct_reads_match_the_pool_and_see_every_commit() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = sqlite_with_workspace().await;
         let graph = json!({"nodes": [{"id": "in", "type": "input"}, {"id": "out", "type": "output"}],
                            "edges": [{"from": "in", "to": "out"}]});
         for i in 0..3 {
@@ -233,7 +222,7 @@ mod tests {
     /// a placeholder without a parameter fails the direct read rather than binding NULL.
     #[tokio::test]
     async fn placeholders_bind_by_their_number() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = sqlite_with_workspace().await;
         let read = |sql: &'static str| {
             db.read_direct(|conn| {
                 let mut statement = conn.prepare_cached(sql).map_err(super::direct_error)?;
@@ -252,7 +241,7 @@ mod tests {
     /// and a row the domain cannot read gets the pool's own error, not a different one.
     #[tokio::test]
     async fn a_failed_direct_read_falls_back_to_the_pool() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = sqlite_with_workspace().await;
         assert!(
             db.read_direct(|conn| conn.execute_batch("SELECT nothing FROM nowhere").map_err(super::direct_error))
                 .is_none()

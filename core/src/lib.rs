@@ -18,6 +18,8 @@ pub mod oauth;
 pub mod paging;
 pub mod runs;
 pub mod scopes;
+#[cfg(test)]
+mod testing;
 pub mod usage;
 pub mod webhooks;
 pub mod workspaces;

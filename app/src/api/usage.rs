@@ -120,7 +120,7 @@ pub async fn load_usage(
 #[server(endpoint = "usage/overview")]
 pub async fn load_overview(slug: String) -> Result<OverviewStats, AppError> {
     use gatehouse_core::{
-        clock::{DAY, now_ms},
+        clock::now_ms,
         keys::{self, KeyStatus},
         usage, workspaces,
     };
@@ -142,7 +142,7 @@ pub async fn load_overview(slug: String) -> Result<OverviewStats, AppError> {
                     (Some(r), None) => r,
                     (None, e) => e?,
                 };
-                (end - now <= 7 * DAY).then_some((k.name, end))
+                (end - now <= keys::EXPIRING_WITHIN).then_some((k.name, end))
             })
             .collect();
     expiring.sort_by_key(|(_, at)| *at);

@@ -124,25 +124,14 @@ fn to_i64(n: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::DAY;
-
-    async fn sqlite() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.expect("db");
-        db.migrate().await.expect("migrate");
-        sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ('ws_1', 'one', 'One', 0)")
-            .execute(db.pool())
-            .await
-            .expect("workspace");
-        (dir, db)
-    }
+    use crate::{clock::DAY, testing::sqlite_with_workspace};
 
     /// Every way a key can stand (revoked or rolled, expiring or not, at and around each edge):
     /// the page's filter and counts in SQL put each key where `ApiKey::status` puts it, on
     /// both read paths.
     #[tokio::test]
     async fn sql_status_is_the_status_of_each_key() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = sqlite_with_workspace().await;
         let now: Millis = 1_000 * DAY;
         let times = [
             None,
@@ -193,7 +182,7 @@ mod tests {
     /// Pages are newest first, kept within range, and a workspace without keys has one empty page.
     #[tokio::test]
     async fn pages_are_newest_first_and_within_range() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = sqlite_with_workspace().await;
         for n in 0..5_i64 {
             sqlx::query(
                 "INSERT INTO api_keys (id, workspace_id, name, environment, scopes, digest, last4, created_at)

@@ -32,20 +32,9 @@ pub(crate) struct KeyRow {
     pub workspace_rate_limit: i64,
 }
 
-#[derive(Debug)]
-pub(crate) struct Lookup {
-    db: Db,
-}
-
-impl Lookup {
-    pub fn new(db: Db) -> Self {
-        Lookup { db }
-    }
-
-    /// The key's row, or `None` when no key has this id.
-    pub async fn find(&self, id: &str) -> CoreResult<Option<KeyRow>> {
-        direct::fetch_optional(&self.db, KEY_ROW_SQL, &[id.into()]).await
-    }
+/// The key's row, or `None` when no key has this id.
+pub(crate) async fn find(db: &Db, id: &str) -> CoreResult<Option<KeyRow>> {
+    direct::fetch_optional(db, KEY_ROW_SQL, &[id.into()]).await
 }
 
 impl FromColumns for KeyRow {

@@ -268,7 +268,7 @@ mod shared_tests {
 
     #[tokio::test]
     async fn two_processes_share_one_bucket() {
-        let url = std::env::var("GATEHOUSE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = redis_url();
         let namespace = format!("gatehouse-test-{}", crate::ids::random_base62(10));
         let a = RateLimiter::shared(&url, &namespace).await.expect("Redis is needed for this test");
         let b = RateLimiter::shared(&url, &namespace).await.expect("Redis");
@@ -346,9 +346,14 @@ mod shared_tests {
         }
     }
 
+    fn redis_url() -> String {
+        std::env::var("GATEHOUSE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    }
+
+    /// `host:port` of that Redis, for the link to connect to.
     fn redis_addr() -> String {
-        let url = std::env::var("GATEHOUSE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        url.trim_start_matches("redis://").split('/').next().unwrap_or_default().to_owned()
+        use redis::IntoConnectionInfo;
+        redis_url().into_connection_info().expect("a Redis URL").addr().to_string()
     }
 
     /// Redis hangs: the first request waits for the timeout and falls back to this process's

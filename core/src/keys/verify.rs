@@ -12,8 +12,7 @@ use std::{sync::Arc, time::Duration};
 use serde::Serialize;
 
 use super::{
-    LastUsed, RateLimiter,
-    lookup::Lookup,
+    LastUsed, RateLimiter, lookup,
     token::{Environment, KeyToken, TokenFormatError, digest_matches},
 };
 use crate::{
@@ -198,7 +197,6 @@ pub fn retry_after_secs(d: Duration) -> u64 {
 /// last-used recorders they share.
 #[derive(Debug, Clone)]
 pub struct KeyVerifier {
-    lookup: Arc<Lookup>,
     db: Db,
     /// The resource OAuth access tokens must be issued for; `None` refuses them all.
     oauth_resource: Option<Arc<str>>,
@@ -210,7 +208,6 @@ pub struct KeyVerifier {
 impl KeyVerifier {
     pub fn new(db: Db) -> Self {
         KeyVerifier {
-            lookup: Arc::new(Lookup::new(db.clone())),
             db,
             oauth_resource: None,
             rate_limiter: Arc::default(),
@@ -267,9 +264,7 @@ impl KeyVerifier {
 
     /// The checks after parsing: lookup, digest, status, rate limit.
     pub async fn verify_token(&self, token: &KeyToken) -> Result<Principal, AuthFailure> {
-        let row = self
-            .lookup
-            .find(token.lookup_id())
+        let row = lookup::find(&self.db, token.lookup_id())
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "key lookup failed");
@@ -389,9 +384,7 @@ mod tests {
             accounts::{self, Email, Password},
             keys::{self, ExpiryChoice, KeyName, NewKey},
         };
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.expect("db");
-        db.migrate().await.expect("migrate");
+        let (_dir, db) = crate::testing::sqlite().await;
         let email = Email::parse("t@example.com").expect("email");
         let (_, ws) =
             accounts::sign_up(&db, email, Password::parse("twelve chars long").expect("pw")).await.expect("user");
