@@ -1,6 +1,7 @@
 //! HTTP tests of the real server: each test starts Gatehouse on port 0 against a fresh SQLite
 //! file or a fresh PostgreSQL database and speaks HTTP to it. Every scenario runs on both engines.
 
+mod abandoned;
 mod accounts;
 mod audit;
 mod cli;

@@ -1,6 +1,6 @@
 #![allow(clippy::type_complexity)]
 
-use futures::{stream::once, Stream, StreamExt};
+use futures::{stream::once, FutureExt, Stream, StreamExt};
 use hydration_context::{SharedContext, SsrSharedContext};
 use leptos::{
     context::provide_context,
@@ -45,7 +45,7 @@ pub trait ExtendResponse: Sized {
         async move {
             let prefetches = PrefetchLazyFn::default();
 
-            let (owner, stream) = build_response(
+            let (owner, ssr_context, stream) = build_response_inner(
                 app_fn,
                 additional_context,
                 stream_builder,
@@ -55,6 +55,12 @@ pub trait ExtendResponse: Sized {
             owner.with(|| provide_context(prefetches.clone()));
 
             let sc = owner.shared_context().unwrap();
+            // Ends this request's reactive graph when the response ends, whether the stream
+            // runs to its end or is dropped early (the client went away mid-render).
+            let scope = RequestScope {
+                owner: Some(owner),
+                context: ssr_context,
+            };
 
             let stream = stream.await.ready_chunks(32).map(|n| n.join(""));
 
@@ -121,9 +127,9 @@ pub trait ExtendResponse: Sized {
                 once(async move { first_chunk })
                     .chain(stream)
                     // drop the owner, cleaning up the reactive runtime,
-                    // once the stream is over
+                    // once the stream is over or dropped
                     .chain(once(async move {
-                        owner.unset_with_forced_cleanup();
+                        drop(scope);
                         Default::default()
                     })),
             ));
@@ -136,6 +142,38 @@ pub trait ExtendResponse: Sized {
 
             res
         }
+    }
+}
+
+/// The reactive graph of one request. Dropping it cleans the graph up, so that a response
+/// dropped before its end (a client that disconnects mid-render) frees it as a finished one does:
+/// otherwise the resources' tasks, which own a child of the request's owner (and so its arena and
+/// shared context), wait forever on resources that the shared context's unsent serialization
+/// futures keep alive.
+struct RequestScope {
+    owner: Option<Owner>,
+    context: Arc<SsrSharedContext>,
+}
+
+impl Drop for RequestScope {
+    fn drop(&mut self) {
+        let Some(owner) = self.owner.take() else {
+            return;
+        };
+        // Effects woken from here on (a resource that finishes now) must not run: the graph they
+        // would read is about to go.
+        owner.pause();
+        // Drop the futures still waiting to be sent: `consume_buffers` takes both buffers before
+        // it first awaits, so one poll empties them.
+        let context = Arc::clone(&self.context);
+        owner.with(|| {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut consume = Box::pin(context.consume_buffers());
+                let _ = consume.as_mut().now_or_never();
+            }));
+            drop(context.await_deferred());
+        });
+        owner.unset_with_forced_cleanup();
     }
 }
 
@@ -154,8 +192,33 @@ pub fn build_response<IV>(
 where
     IV: IntoView + 'static,
 {
-    let shared_context = Arc::new(SsrSharedContext::new())
-        as Arc<dyn SharedContext + Send + Sync>;
+    let (owner, _, stream) = build_response_inner(
+        app_fn,
+        additional_context,
+        stream_builder,
+        is_islands_router_navigation,
+    );
+    (owner, stream)
+}
+
+fn build_response_inner<IV>(
+    app_fn: impl FnOnce() -> IV + Send + 'static,
+    additional_context: impl FnOnce() + Send + 'static,
+    stream_builder: fn(
+        IV,
+        BoxedFnOnce<PinnedStream<String>>,
+        // this argument indicates whether a request wants to support out-of-order streaming
+        // responses
+        bool,
+    ) -> PinnedFuture<PinnedStream<String>>,
+    is_islands_router_navigation: bool,
+) -> (Owner, Arc<SsrSharedContext>, PinnedFuture<PinnedStream<String>>)
+where
+    IV: IntoView + 'static,
+{
+    let ssr_context = Arc::new(SsrSharedContext::new());
+    let shared_context =
+        Arc::clone(&ssr_context) as Arc<dyn SharedContext + Send + Sync>;
     let owner = Owner::new_root(Some(Arc::clone(&shared_context)));
     let stream = Box::pin(Sandboxed::new({
         let owner = owner.clone();
@@ -199,7 +262,7 @@ where
             stream.await
         }
     }));
-    (owner, stream)
+    (owner, ssr_context, stream)
 }
 
 pub fn static_file_path(options: &LeptosOptions, path: &str) -> String {
