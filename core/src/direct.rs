@@ -61,6 +61,7 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     // Never hold an async worker thread for long: on a busy file, give up and let the pool answer.
     conn.busy_timeout(Duration::from_millis(20))?;
+    conn.pragma_update(None, "cache_size", -i64::from(crate::db::SQLITE_CACHE_KIB))?;
     Ok(conn)
 }
 
@@ -234,6 +235,22 @@ mod tests {
         };
         assert_eq!(read("SELECT $2 || '-' || $1 || '-' || $2").as_deref(), Some("7-a-7"));
         assert_eq!(read("SELECT $1 || $3"), None);
+        db.close().await;
+    }
+
+    /// Every SQLite connection, the pool's and the direct readers', bounds its page cache.
+    #[tokio::test]
+    async fn every_connection_bounds_its_page_cache() {
+        let (_dir, db) = sqlite_with_workspace().await;
+        let expected = -i64::from(crate::db::SQLITE_CACHE_KIB);
+        for _ in 0..3 {
+            let pooled: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(db.pool()).await.expect("pool pragma");
+            assert_eq!(pooled, expected);
+        }
+        let direct = db.read_direct(|conn| {
+            conn.query_row("PRAGMA cache_size", [], |row| row.get::<_, i64>(0)).map_err(super::direct_error)
+        });
+        assert_eq!(direct, Some(expected));
         db.close().await;
     }
 
