@@ -79,9 +79,11 @@ impl Db {
             pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers work beside the one writer; NORMAL sync is safe under WAL.
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                        .await?;
-                    conn.execute(format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}").as_str()).await?;
+                    let pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
+                    );
+                    conn.execute(pragmas.as_str()).await?;
                     Ok(())
                 })
             })

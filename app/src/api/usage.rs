@@ -129,21 +129,15 @@ pub async fn load_overview(slug: String) -> Result<OverviewStats, AppError> {
     let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
     let now = now_ms();
     let (periods, week) = usage::overview(&ctx.db, &m.workspace.id, now).await.map_err(fail)?;
-    // Only the expiring keys leave the database, however many keys the workspace has.
+    // Only the expiring keys (those that stop within the week) leave the database, however many
+    // keys the workspace has.
     let mut expiring: Vec<(String, i64)> =
         keys::page_in(&ctx.db, &m.workspace.id, Some(KeyStatus::Expiring), 1, usize::MAX, now)
             .await
             .map_err(fail)?
             .keys
             .into_iter()
-            .filter_map(|k| {
-                let end = match (k.revoked_at, k.expires_at) {
-                    (Some(r), Some(e)) => r.min(e),
-                    (Some(r), None) => r,
-                    (None, e) => e?,
-                };
-                (end - now <= keys::EXPIRING_WITHIN).then_some((k.name, end))
-            })
+            .filter_map(|k| k.stops_at().map(|at| (k.name, at)))
             .collect();
     expiring.sort_by_key(|(_, at)| *at);
     Ok(OverviewStats {

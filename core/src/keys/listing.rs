@@ -167,6 +167,13 @@ mod tests {
             let mut expected = StatusCounts::default();
             for key in &all.keys {
                 *expected.slot(key.status(now)) += 1;
+                // When a key stops agrees with where it stands.
+                let stops = key.stops_at();
+                match key.status(now) {
+                    KeyStatus::Revoked | KeyStatus::Expired => assert!(stops.is_some_and(|at| at <= now), "{key:?}"),
+                    KeyStatus::Expiring => assert!(stops.is_some_and(|at| at > now), "{key:?}"),
+                    KeyStatus::Active => assert!(stops.is_none_or(|at| at > now + EXPIRING_WITHIN), "{key:?}"),
+                }
             }
             assert_eq!(all.counts, expected);
             for status in KeyStatus::ALL {

@@ -84,6 +84,15 @@ impl KeyStatus {
 }
 
 impl ApiKey {
+    /// When the key stops working: its expiry, or the end of its grace period once rolled (a
+    /// revocation is a moment too), whichever comes first; `None` for a key that never stops.
+    pub fn stops_at(&self) -> Option<Millis> {
+        match (self.revoked_at, self.expires_at) {
+            (Some(revoked), Some(expires)) => Some(revoked.min(expires)),
+            (revoked, expires) => revoked.or(expires),
+        }
+    }
+
     pub fn status(&self, now: Millis) -> KeyStatus {
         if self.revoked_at.is_some_and(|at| at <= now) {
             KeyStatus::Revoked

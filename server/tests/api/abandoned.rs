@@ -9,7 +9,7 @@ use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 use crate::{
     both_engines,
-    helpers::{Engine, PASSWORD, spawn_app, unique_email},
+    helpers::{Engine, PASSWORD, session_cookie, slug_of, spawn_app, unique_email},
     keys::create_key,
 };
 
@@ -37,16 +37,8 @@ async fn pages_abandoned_mid_render_leave_no_task_behind(engine: Engine) {
     let app = spawn_app(engine).await;
     let res = app.call("/api/auth/sign_up", &[("email", &unique_email("leave")), ("password", PASSWORD)]).await;
     assert_eq!(res.status(), 200);
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("gatehouse_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    let slug = crate::helpers::slug_of(&res);
+    let cookie = session_cookie(&res).expect("a session cookie");
+    let slug = slug_of(&res);
     for i in 0..5 {
         create_key(&app, &slug, &format!("Key {i}"), &["agents:read"], "live", "30d").await;
     }

@@ -2,7 +2,7 @@
 
 use crate::{
     both_engines,
-    helpers::{Engine, PASSWORD, error_json, spawn_app, spawn_app_with, unique_email},
+    helpers::{Engine, PASSWORD, error_json, session_cookie, spawn_app, spawn_app_with, unique_email},
 };
 
 both_engines!(
@@ -100,15 +100,6 @@ async fn sign_in_gives_one_message_for_unknown_email_and_wrong_password(engine: 
         .call("/api/auth/sign_in", &[("email", &email), ("password", PASSWORD), ("next", "//evil.example/x")])
         .await;
     assert!(evil.headers()["location"].to_str().unwrap_or_default().starts_with("/w/"));
-}
-
-fn session_cookie(res: &reqwest::Response) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("gatehouse_session="))
-        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
 async fn sign_in_renews_the_session_id(engine: Engine) {

@@ -222,6 +222,17 @@ pub async fn call_with(client: &Client, url: &str, form: &[(&str, &str)]) -> Res
 }
 
 /// The workspace slug of a `Location: /w/<slug>` redirect.
+/// The `gatehouse_session=…` pair an answer sets, ready for a `Cookie` header.
+pub fn session_cookie(res: &Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gatehouse_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
 pub fn slug_of(res: &Response) -> String {
     let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
     location
