@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use gatehouse::cli::{Cli, run};
 
+/// jemalloc for Rust's allocations and, unprefixed, for the C library's `malloc` (SQLite's), built
+/// to hand freed pages back at once (.cargo/config.toml): the reasons are in docs/decisions.md.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

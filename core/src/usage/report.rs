@@ -169,13 +169,11 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, calls: i64, error: bool, max: i64, histogram: &[i64; BUCKETS]) {
-        self.calls += calls;
-        if error {
-            self.errors += calls;
-        }
-        self.max = self.max.max(max);
-        for (a, b) in self.histogram.iter_mut().zip(histogram) {
+    fn merge(&mut self, other: &Acc) {
+        self.calls += other.calls;
+        self.errors += other.errors;
+        self.max = self.max.max(other.max);
+        for (a, b) in self.histogram.iter_mut().zip(&other.histogram) {
             *a += b;
         }
     }
@@ -201,93 +199,131 @@ impl Acc {
     }
 }
 
-struct UsageRow {
-    at: Millis,
-    caller: String,
-    tool: String,
-    error: bool,
-    calls: i64,
-    max: i64,
-    histogram: [i64; BUCKETS],
+/// What a report groups the calls by.
+#[derive(Clone, Copy)]
+enum By {
+    /// The start of each `step` (a bound parameter).
+    Step(Millis),
+    /// Fixed marks in time, newest first: 0 from the first (a bound parameter), 1 from the second,
+    /// 2 before them.
+    Since(Millis, Millis),
+    Caller,
+    Tool,
 }
 
-/// Rows of all three tables in `[from, to)`, summed per `step`.
-async fn rows(
+/// Calls summed per group over the minute, hour and day tables in `[from, to)`, the busiest
+/// `limit` groups (all when `None`), busiest first. The database does the summing, so a read
+/// holds one row per group however many keys, tools and minutes the range has.
+async fn grouped(
     db: &Db,
     workspace_id: &str,
     env: Environment,
-    from: Millis,
-    to: Millis,
-    step: Millis,
-) -> CoreResult<Vec<UsageRow>> {
-    let sums: Vec<String> = (0..BUCKETS).map(|i| format!("CAST(SUM(lat_b{i}) AS BIGINT) AS b{i}")).collect();
+    (from, to): (Millis, Millis),
+    by: By,
+    limit: Option<i64>,
+) -> CoreResult<Vec<(String, Acc)>> {
+    let key = |time: &str| match by {
+        By::Step(_) => format!("CAST({time} - ({time} % $5) AS TEXT)"),
+        By::Since(..) => format!("CASE WHEN {time} >= $5 THEN '0' WHEN {time} >= $6 THEN '1' ELSE '2' END"),
+        By::Caller => "caller".to_owned(),
+        By::Tool => "tool".to_owned(),
+    };
+    let columns: Vec<String> = (0..BUCKETS).map(|i| format!("lat_b{i} AS b{i}")).collect();
     let part = |table: &str, time: &str| {
         format!(
-            "SELECT {time} - ({time} % $5) AS t, caller, tool, outcome, CAST(SUM(calls) AS BIGINT) AS calls,
-                    CAST(MAX(latency_ms_max) AS BIGINT) AS max_ms, {}
-             FROM {table} WHERE workspace_id = $1 AND environment = $2 AND {time} >= $3 AND {time} < $4
-             GROUP BY {time} - ({time} % $5), caller, tool, outcome",
-            sums.join(", ")
+            "SELECT {} AS k, calls, CASE WHEN outcome = 'ok' THEN 0 ELSE calls END AS errors, latency_ms_max AS max_ms, {}
+             FROM {table} WHERE workspace_id = $1 AND environment = $2 AND {time} >= $3 AND {time} < $4",
+            key(time),
+            columns.join(", ")
         )
     };
-    let sql = format!(
-        "{} UNION ALL {} UNION ALL {}",
+    let sums: Vec<String> = (0..BUCKETS).map(|i| format!("CAST(SUM(b{i}) AS BIGINT) AS b{i}")).collect();
+    let mut sql = format!(
+        "SELECT k, CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(errors) AS BIGINT) AS errors,
+                CAST(MAX(max_ms) AS BIGINT) AS max_ms, {}
+         FROM ({} UNION ALL {} UNION ALL {}) u GROUP BY k",
+        sums.join(", "),
         part("usage_minutes", "minute"),
         part("usage_hours", "hour"),
         part("usage_days", "day")
     );
-    let found = sqlx::query(&sql)
-        .bind(workspace_id)
-        .bind(env.as_str())
-        .bind(from)
-        .bind(to)
-        .bind(step)
+    if let Some(limit) = limit {
+        sql.push_str(&format!(" ORDER BY calls DESC, k LIMIT {}", limit.max(0)));
+    }
+    let mut query = sqlx::query(&sql).bind(workspace_id).bind(env.as_str()).bind(from).bind(to);
+    match by {
+        By::Step(step) => query = query.bind(step),
+        By::Since(first, second) => query = query.bind(first).bind(second),
+        By::Caller | By::Tool => {}
+    }
+    query
         .fetch_all(db.pool())
-        .await?;
-    found
+        .await?
         .iter()
         .map(|r| {
-            let mut histogram = [0; BUCKETS];
-            for (i, slot) in histogram.iter_mut().enumerate() {
+            let mut acc = Acc {
+                calls: r.try_get("calls")?,
+                errors: r.try_get("errors")?,
+                max: r.try_get("max_ms")?,
+                ..Acc::default()
+            };
+            for (i, slot) in acc.histogram.iter_mut().enumerate() {
                 *slot = r.try_get(format!("b{i}").as_str())?;
             }
-            Ok(UsageRow {
-                at: r.try_get("t")?,
-                caller: r.try_get("caller")?,
-                tool: r.try_get("tool")?,
-                error: r.try_get::<String, _>("outcome")? != "ok",
-                calls: r.try_get("calls")?,
-                max: r.try_get("max_ms")?,
-                histogram,
-            })
+            Ok((r.try_get("k")?, acc))
         })
         .collect()
 }
 
-/// Names of the workspace's keys and connectors, by id.
-async fn caller_names(db: &Db, workspace_id: &str) -> CoreResult<HashMap<String, (String, &'static str)>> {
+/// Names of the given keys and connectors, by id.
+async fn caller_names(
+    db: &Db,
+    workspace_id: &str,
+    ids: &[&str],
+) -> CoreResult<HashMap<String, (String, &'static str)>> {
     let mut names = HashMap::new();
-    for row in sqlx::query("SELECT id, name FROM api_keys WHERE workspace_id = $1")
-        .bind(workspace_id)
-        .fetch_all(db.pool())
-        .await?
-    {
-        names.insert(row.try_get("id")?, (row.try_get("name")?, "key"));
+    if ids.is_empty() {
+        return Ok(names);
     }
-    for row in sqlx::query(
-        "SELECT g.id, c.name FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE g.workspace_id = $1",
-    )
-    .bind(workspace_id)
-    .fetch_all(db.pool())
-    .await?
-    {
-        names.insert(row.try_get("id")?, (row.try_get("name")?, "connector"));
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let list = list.join(", ");
+    let keys = format!("SELECT id, name FROM api_keys WHERE workspace_id = $1 AND id IN ({list})");
+    let connectors = format!(
+        "SELECT g.id, c.name FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id
+         WHERE g.workspace_id = $1 AND g.id IN ({list})"
+    );
+    for (sql, kind) in [(keys, "key"), (connectors, "connector")] {
+        let mut query = sqlx::query(&sql).bind(workspace_id);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            names.insert(row.try_get("id")?, (row.try_get("name")?, kind));
+        }
     }
     Ok(names)
 }
 
-fn top(map: HashMap<String, Acc>, name_of: impl Fn(&str) -> (String, String), limit: usize) -> Vec<TopItem> {
-    let mut items: Vec<TopItem> = map
+/// The busiest callers and tools over `[from, to)`, `limit` of each, named.
+async fn breakdown(
+    db: &Db,
+    workspace_id: &str,
+    env: Environment,
+    span: (Millis, Millis),
+    limit: i64,
+) -> CoreResult<Breakdown> {
+    let callers = grouped(db, workspace_id, env, span, By::Caller, Some(limit)).await?;
+    let tools = grouped(db, workspace_id, env, span, By::Tool, Some(limit)).await?;
+    let ids: Vec<&str> = callers.iter().map(|(id, _)| id.as_str()).collect();
+    let names = caller_names(db, workspace_id, &ids).await?;
+    Ok(Breakdown {
+        callers: top(callers, |id| caller_name(&names, id)),
+        tools: top(tools, |id| (id.to_owned(), "tool".to_owned())),
+    })
+}
+
+fn top(groups: Vec<(String, Acc)>, name_of: impl Fn(&str) -> (String, String)) -> Vec<TopItem> {
+    let mut items: Vec<TopItem> = groups
         .into_iter()
         .map(|(id, acc)| {
             let (name, kind) = name_of(&id);
@@ -295,26 +331,20 @@ fn top(map: HashMap<String, Acc>, name_of: impl Fn(&str) -> (String, String), li
         })
         .collect();
     items.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.name.cmp(&b.name)));
-    items.truncate(limit);
     items
 }
 
 /// The Usage page's numbers for one environment over `window`.
 pub async fn report(db: &Db, workspace_id: &str, env: Environment, window: Window) -> CoreResult<Report> {
     let Window { from, to, step } = window;
-    let found = rows(db, workspace_id, env, from, to, step).await?;
-    let names = caller_names(db, workspace_id).await?;
     let mut points: Vec<Acc> = vec![Acc::default(); usize::try_from((to - from) / step).unwrap_or(0)];
     let mut total = Acc::default();
-    let mut callers: HashMap<String, Acc> = HashMap::new();
-    let mut tools: HashMap<String, Acc> = HashMap::new();
-    for r in &found {
-        if let Some(slot) = usize::try_from((r.at - from) / step).ok().and_then(|i| points.get_mut(i)) {
-            slot.add(r.calls, r.error, r.max, &r.histogram);
+    for (start, acc) in grouped(db, workspace_id, env, (from, to), By::Step(step), None).await? {
+        let slot = start.parse::<Millis>().ok().and_then(|at| usize::try_from((at - from) / step).ok());
+        if let Some(slot) = slot.and_then(|i| points.get_mut(i)) {
+            slot.merge(&acc);
         }
-        total.add(r.calls, r.error, r.max, &r.histogram);
-        callers.entry(r.caller.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
-        tools.entry(r.tool.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
+        total.merge(&acc);
     }
     Ok(Report {
         from,
@@ -326,10 +356,7 @@ pub async fn report(db: &Db, workspace_id: &str, env: Environment, window: Windo
             .map(|(i, acc)| Point { at: from + i as i64 * step, summary: acc.summary() })
             .collect(),
         total: total.summary(),
-        breakdown: Breakdown {
-            callers: top(callers, |id| caller_name(&names, id), 20),
-            tools: top(tools, |id| (id.to_owned(), "tool".to_owned()), 20),
-        },
+        breakdown: breakdown(db, workspace_id, env, (from, to), 20).await?,
     })
 }
 
@@ -343,30 +370,24 @@ fn caller_name(names: &HashMap<String, (String, &'static str)>, id: &str) -> (St
 }
 
 /// The Overview's numbers: live calls and errors over the last 24 hours, 7 and 30 days (whole
-/// hours), and the week's five busiest keys, connectors and tools — from one read of 30 days.
+/// hours), and the week's five busiest keys, connectors and tools.
 pub async fn overview(db: &Db, workspace_id: &str, now: Millis) -> CoreResult<(Vec<(Range, Summary)>, Breakdown)> {
     let to = now - now.rem_euclid(HOUR) + HOUR;
-    let found = rows(db, workspace_id, Environment::Live, to - Range::Month.length(), to, HOUR).await?;
-    let mut totals = [Acc::default(); 3];
-    let mut callers: HashMap<String, Acc> = HashMap::new();
-    let mut tools: HashMap<String, Acc> = HashMap::new();
-    for r in &found {
-        for (range, acc) in Range::ALL.iter().zip(totals.iter_mut()) {
-            if r.at >= to - range.length() {
-                acc.add(r.calls, r.error, r.max, &r.histogram);
-            }
-        }
-        if r.at >= to - Range::Week.length() {
-            callers.entry(r.caller.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
-            tools.entry(r.tool.clone()).or_default().add(r.calls, r.error, r.max, &r.histogram);
+    let (day, week, month) = (to - Range::Day.length(), to - Range::Week.length(), to - Range::Month.length());
+    // Three stretches, newest first; each range sums those it covers.
+    let mut stretches = [Acc::default(); 3];
+    for (mark, acc) in grouped(db, workspace_id, Environment::Live, (month, to), By::Since(day, week), None).await? {
+        if let Some(slot) = mark.parse::<usize>().ok().and_then(|i| stretches.get_mut(i)) {
+            *slot = acc;
         }
     }
-    let names = caller_names(db, workspace_id).await?;
-    let summaries = Range::ALL.into_iter().zip(totals.iter().map(Acc::summary)).collect();
-    let week = Breakdown {
-        callers: top(callers, |id| caller_name(&names, id), 5),
-        tools: top(tools, |id| (id.to_owned(), "tool".to_owned()), 5),
-    };
+    let mut summaries = Vec::new();
+    let mut running = Acc::default();
+    for (range, stretch) in Range::ALL.into_iter().zip(&stretches) {
+        running.merge(stretch);
+        summaries.push((range, running.summary()));
+    }
+    let week = breakdown(db, workspace_id, Environment::Live, (week, to), 5).await?;
     Ok((summaries, week))
 }
 
@@ -391,12 +412,10 @@ mod tests {
 
     #[test]
     fn percentiles_come_from_the_histogram() {
-        let mut acc = Acc::default();
-        let mut h = [0; BUCKETS];
-        h[0] = 90; // ≤ 1 ms
-        h[5] = 9; // ≤ 50 ms
-        h[BUCKETS - 1] = 1; // slower than 2.5 s
-        acc.add(100, false, 4000, &h);
+        let mut acc = Acc { calls: 100, max: 4000, ..Acc::default() };
+        acc.histogram[0] = 90; // ≤ 1 ms
+        acc.histogram[5] = 9; // ≤ 50 ms
+        acc.histogram[BUCKETS - 1] = 1; // slower than 2.5 s
         assert_eq!(acc.percentile(0.5), Some(1));
         assert_eq!(acc.percentile(0.95), Some(50));
         assert_eq!(acc.percentile(1.0), Some(4000));

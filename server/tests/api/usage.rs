@@ -10,6 +10,7 @@ use crate::{
 
 both_engines!(
     calls_are_reported_by_key_connector_tool_and_outcome,
+    busiest_callers_are_chosen_among_many_and_ranges_stay_apart,
     old_minutes_roll_up_without_changing_totals,
     recording_turned_off_counts_nothing
 );
@@ -171,6 +172,90 @@ async fn calls_are_reported_by_key_connector_tool_and_outcome(engine: Engine) {
             .status(),
         404
     );
+}
+
+/// 25 keys with calls, older calls an hour row and a day row away: the Usage page names the 20
+/// busiest with every call in its total, and the Overview's 24 hours, 7 and 30 days each sum what
+/// they cover.
+async fn busiest_callers_are_chosen_among_many_and_ranges_stay_apart(engine: Engine) {
+    use gatehouse_core::clock::{DAY, HOUR, MINUTE, now_ms};
+    let app = spawn_app(engine).await;
+    let slug = app.sign_up(&unique_email("many")).await;
+    let workspace: String = sqlx::query_scalar("SELECT id FROM workspaces WHERE slug = $1")
+        .bind(&slug)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("workspace");
+    let mut ids = Vec::new();
+    for n in 0..25 {
+        let name = format!("K{n}");
+        let form = [
+            ("slug", slug.as_str()),
+            ("name", &name),
+            ("environment", "live"),
+            ("expiry", "30d"),
+            ("scopes[]", "agents:read"),
+        ];
+        let body: Value = app.call("/api/keys/create", &form).await.json().await.expect("json");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    let now = now_ms();
+    let insert = |table: &'static str, column: &'static str, at: i64, caller: String, calls: i64| {
+        let db = app.db.clone();
+        let workspace = workspace.clone();
+        async move {
+            sqlx::query(&format!(
+                "INSERT INTO {table} (workspace_id, environment, {column}, caller, tool, outcome, calls, latency_ms_sum, latency_ms_max, lat_b0)
+                 VALUES ($1, 'live', $2, $3, 'whoami', 'ok', $4, $4, 1, $4)"
+            ))
+            .bind(workspace)
+            .bind(at)
+            .bind(caller)
+            .bind(calls)
+            .execute(db.pool())
+            .await
+            .expect("insert");
+        }
+    };
+    // Key n made n + 1 calls this minute: 325 in all.
+    for (n, id) in ids.iter().enumerate() {
+        insert("usage_minutes", "minute", now - now.rem_euclid(MINUTE), id.clone(), n as i64 + 1).await;
+    }
+    let two_days_ago = now - 2 * DAY;
+    insert("usage_hours", "hour", two_days_ago - two_days_ago.rem_euclid(HOUR), ids[1].clone(), 100).await;
+    let ten_days_ago = now - 10 * DAY;
+    insert("usage_days", "day", ten_days_ago - ten_days_ago.rem_euclid(DAY), ids[0].clone(), 1000).await;
+
+    let report: Value = app
+        .call("/api/usage/report", &[("slug", &slug), ("range", "24h"), ("environment", "live")])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["total"]["calls"], 325, "{report}");
+    let callers = report["callers"].as_array().expect("callers");
+    let named: Vec<(&str, i64)> =
+        callers.iter().map(|c| (c["name"].as_str().unwrap_or(""), c["calls"].as_i64().unwrap_or(0))).collect();
+    let expected: Vec<(String, i64)> = (5..25).rev().map(|n| (format!("K{n}"), n as i64 + 1)).collect();
+    assert_eq!(named, expected.iter().map(|(name, calls)| (name.as_str(), *calls)).collect::<Vec<_>>());
+
+    let month: Value = app
+        .call("/api/usage/report", &[("slug", &slug), ("range", "30d"), ("environment", "live")])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(month["total"]["calls"], 1425);
+    assert_eq!((month["callers"][0]["name"].as_str(), month["callers"][0]["calls"].as_i64()), (Some("K0"), Some(1001)));
+    assert_eq!((month["callers"][1]["name"].as_str(), month["callers"][1]["calls"].as_i64()), (Some("K1"), Some(102)));
+
+    let overview: Value = app.call("/api/usage/overview", &[("slug", &slug)]).await.json().await.expect("json");
+    let periods: Vec<i64> =
+        overview["periods"].as_array().expect("periods").iter().map(|p| p[1]["calls"].as_i64().unwrap_or(-1)).collect();
+    assert_eq!(periods, [325, 425, 1425], "{overview}");
+    let week: Vec<&str> =
+        overview["callers"].as_array().expect("callers").iter().map(|c| c["name"].as_str().unwrap_or("")).collect();
+    assert_eq!(week, ["K1", "K24", "K23", "K22", "K21"], "the key ten days back is not this week's");
 }
 
 async fn old_minutes_roll_up_without_changing_totals(engine: Engine) {
