@@ -5,10 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use gatehouse::cli::{Cli, run};
 
-/// jemalloc for Rust's allocations and, unprefixed, for the C library's `malloc` (SQLite's), built
-/// to hand freed pages back at once (.cargo/config.toml): the reasons are in docs/decisions.md.
 #[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
