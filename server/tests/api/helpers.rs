@@ -221,7 +221,6 @@ pub async fn call_with(client: &Client, url: &str, form: &[(&str, &str)]) -> Res
     client.post(url).form(form).send().await.expect("POST")
 }
 
-/// The workspace slug of a `Location: /w/<slug>` redirect.
 /// The `gatehouse_session=…` pair an answer sets, ready for a `Cookie` header.
 pub fn session_cookie(res: &Response) -> Option<String> {
     res.headers()
@@ -233,6 +232,7 @@ pub fn session_cookie(res: &Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The workspace slug of a `Location: /w/<slug>` redirect.
 pub fn slug_of(res: &Response) -> String {
     let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
     location

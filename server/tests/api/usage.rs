@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::{
     both_engines,
     helpers::{Engine, TestApp, mcp_call, spawn_app, spawn_app_with, unique_email},
+    keys::create_key,
 };
 
 both_engines!(
@@ -15,11 +16,11 @@ both_engines!(
     recording_turned_off_counts_nothing
 );
 
-async fn create_key(app: &TestApp, slug: &str, name: &str, env: &str, scopes: &[&str]) -> String {
-    let mut form = vec![("slug", slug), ("name", name), ("environment", env), ("expiry", "30d")];
-    form.extend(scopes.iter().map(|s| ("scopes[]", *s)));
-    let body: Value = app.call("/api/keys/create", &form).await.json().await.expect("json");
-    body["secret"].as_str().expect("secret").to_owned()
+/// The Usage page's numbers, as its server function answers them.
+async fn usage_report(app: &TestApp, slug: &str, range: &str, environment: &str) -> Value {
+    let res = app.call("/api/usage/report", &[("slug", slug), ("range", range), ("environment", environment)]).await;
+    assert_eq!(res.status(), 200, "usage report for {range} {environment}");
+    res.json().await.expect("json")
 }
 
 async fn call(app: &TestApp, bearer: &str, tool: &str, arguments: Value) {
@@ -41,8 +42,8 @@ async fn wait_for_calls(app: &TestApp, expected: i64) {
 async fn calls_are_reported_by_key_connector_tool_and_outcome(engine: Engine) {
     let app = spawn_app(engine).await;
     let slug = app.sign_up(&unique_email("use")).await;
-    let live = create_key(&app, &slug, "Nightly", "live", &["runs:read"]).await;
-    let test = create_key(&app, &slug, "Sandbox", "test", &["runs:read"]).await;
+    let live = create_key(&app, &slug, "Nightly", &["runs:read"], "live", "30d").await.1;
+    let test = create_key(&app, &slug, "Sandbox", &["runs:read"], "test", "30d").await.1;
     for _ in 0..5 {
         call(&app, &live, "whoami", json!({})).await;
     }
@@ -59,12 +60,7 @@ async fn calls_are_reported_by_key_connector_tool_and_outcome(engine: Engine) {
     }
     wait_for_calls(&app, 13).await;
 
-    let report: Value = app
-        .call("/api/usage/report", &[("slug", &slug), ("range", "24h"), ("environment", "live")])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let report = usage_report(&app, &slug, "24h", "live").await;
     assert_eq!(report["total"]["calls"], 10, "{report}");
     assert_eq!(report["total"]["errors"], 3);
     assert_eq!(report["total"]["p50_ms"], 1, "calls this fast fall in the first bucket");
@@ -88,12 +84,7 @@ async fn calls_are_reported_by_key_connector_tool_and_outcome(engine: Engine) {
     assert_eq!(tool("create_agent"), Some((Some(2), Some(2))));
     assert_eq!(tool("get_run"), Some((Some(1), Some(1))));
 
-    let test_report: Value = app
-        .call("/api/usage/report", &[("slug", &slug), ("range", "7d"), ("environment", "test")])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let test_report = usage_report(&app, &slug, "7d", "test").await;
     assert_eq!(test_report["total"]["calls"], 3, "test traffic apart");
     assert_eq!(test_report["points"].as_array().expect("points").len(), 28);
 
@@ -181,23 +172,10 @@ async fn busiest_callers_are_chosen_among_many_and_ranges_stay_apart(engine: Eng
     use gatehouse_core::clock::{DAY, HOUR, MINUTE, now_ms};
     let app = spawn_app(engine).await;
     let slug = app.sign_up(&unique_email("many")).await;
-    let workspace: String = sqlx::query_scalar("SELECT id FROM workspaces WHERE slug = $1")
-        .bind(&slug)
-        .fetch_one(app.db.pool())
-        .await
-        .expect("workspace");
+    let workspace = gatehouse_core::workspaces::find_by_slug(&app.db, &slug).await.expect("workspace").id;
     let mut ids = Vec::new();
     for n in 0..25 {
-        let name = format!("K{n}");
-        let form = [
-            ("slug", slug.as_str()),
-            ("name", &name),
-            ("environment", "live"),
-            ("expiry", "30d"),
-            ("scopes[]", "agents:read"),
-        ];
-        let body: Value = app.call("/api/keys/create", &form).await.json().await.expect("json");
-        ids.push(body["id"].as_str().expect("id").to_owned());
+        ids.push(create_key(&app, &slug, &format!("K{n}"), &["agents:read"], "live", "30d").await.0);
     }
     let now = now_ms();
     let insert = |table: &'static str, column: &'static str, at: i64, caller: String, calls: i64| {
@@ -226,12 +204,7 @@ async fn busiest_callers_are_chosen_among_many_and_ranges_stay_apart(engine: Eng
     let ten_days_ago = now - 10 * DAY;
     insert("usage_days", "day", ten_days_ago - ten_days_ago.rem_euclid(DAY), ids[0].clone(), 1000).await;
 
-    let report: Value = app
-        .call("/api/usage/report", &[("slug", &slug), ("range", "24h"), ("environment", "live")])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let report = usage_report(&app, &slug, "24h", "live").await;
     assert_eq!(report["total"]["calls"], 325, "{report}");
     let callers = report["callers"].as_array().expect("callers");
     let named: Vec<(&str, i64)> =
@@ -239,12 +212,7 @@ async fn busiest_callers_are_chosen_among_many_and_ranges_stay_apart(engine: Eng
     let expected: Vec<(String, i64)> = (5..25).rev().map(|n| (format!("K{n}"), n as i64 + 1)).collect();
     assert_eq!(named, expected.iter().map(|(name, calls)| (name.as_str(), *calls)).collect::<Vec<_>>());
 
-    let month: Value = app
-        .call("/api/usage/report", &[("slug", &slug), ("range", "30d"), ("environment", "live")])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let month = usage_report(&app, &slug, "30d", "live").await;
     assert_eq!(month["total"]["calls"], 1425);
     assert_eq!((month["callers"][0]["name"].as_str(), month["callers"][0]["calls"].as_i64()), (Some("K0"), Some(1001)));
     assert_eq!((month["callers"][1]["name"].as_str(), month["callers"][1]["calls"].as_i64()), (Some("K1"), Some(102)));
@@ -316,7 +284,7 @@ async fn old_minutes_roll_up_without_changing_totals(engine: Engine) {
 async fn recording_turned_off_counts_nothing(engine: Engine) {
     let mut app = spawn_app_with(engine, |c| c.usage_recording = false).await;
     let slug = app.sign_up(&unique_email("off")).await;
-    let key = create_key(&app, &slug, "Quiet", "live", &["runs:read"]).await;
+    let key = create_key(&app, &slug, "Quiet", &["runs:read"], "live", "30d").await.1;
     for _ in 0..3 {
         call(&app, &key, "whoami", json!({})).await;
     }
