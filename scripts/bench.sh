@@ -7,7 +7,8 @@
 #          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
 #   pages  the consent page and the keys list with 1,000 keys, rendered on the server; and key
 #          verification over HTTP (/v1/whoami)
-#   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build)
+#   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build),
+#          the main module and each page's modules
 #   profile  where the MCP call's CPU goes on SQLite: perf samples (cpu-clock, DWARF call graphs)
 #          during a wrk run, ranked by inclusive share in target/bench/profile.txt
 #   memory resident memory after each of MEMORY_ROUNDS (8) rounds of sustained load of one kind of
@@ -267,15 +268,38 @@ bench_memory() {
 
 bench_wasm() {
   scripts/build-site.sh release >/dev/null
-  local wasm=target/site/pkg/gatehouse_bg.wasm
+  local pkg=target/site/pkg
   say ""
   say "### The wasm the browser downloads"
   say ""
   say "| file | raw | brotli (as served) | gzip (as served) |"
   say "| --- | --- | --- | --- |"
-  for f in "$wasm" target/site/pkg/gatehouse.js target/site/pkg/gatehouse.css; do
+  for f in $pkg/gatehouse_bg.wasm $pkg/gatehouse.js $pkg/__wasm_split.*.js $pkg/gatehouse.css; do
     say "| $(basename "$f") | $(($(wc -c <"$f") / 1024)) KB | $(($(wc -c <"$f.br") / 1024)) KB | $(($(wc -c <"$f.gz") / 1024)) KB |"
   done
+  say ""
+  say "Each page's own modules (its split and the chunks it shares with other pages, from the manifest"
+  say "the server preloads them by), and what a first visit to that page downloads: the main module"
+  say "and those, brotli as served."
+  say ""
+  say "| page | modules | raw | brotli | first visit, brotli (main + page) |"
+  say "| --- | --- | --- | --- | --- |"
+  node -e '
+    const fs = require("fs"), pkg = process.argv[1];
+    const manifest = JSON.parse(fs.readFileSync(`${pkg}/__wasm_split_manifest.json`));
+    const size = (f) => fs.statSync(`${pkg}/${f}`).size;
+    const main = size("gatehouse_bg.wasm.br");
+    const kb = (n) => `${Math.round(n / 1024)} KB`;
+    for (const [split, files] of Object.entries(manifest).sort()) {
+      const page = split.replace(/^__/, "").replace(/_view_\d+$/, "");
+      const raw = files.reduce((n, f) => n + size(`${f}.wasm`), 0);
+      const br = files.reduce((n, f) => n + size(`${f}.wasm.br`), 0);
+      console.log(`| ${page} | ${files.length} | ${kb(raw)} | ${kb(br)} | ${kb(main + br)} |`);
+    }
+    const all = fs.readdirSync(pkg).filter((f) => f.endsWith(".wasm"));
+    const total = all.reduce((n, f) => n + size(`${f}.br`), 0);
+    console.log(`| (every module) | ${all.length} | ${kb(all.reduce((n, f) => n + size(f), 0))} | ${kb(total)} | |`);
+  ' "$pkg" | tee -a "$report"
 }
 
 # The MCP read call on SQLite under perf: functions ranked by the share of samples in which they

@@ -3,26 +3,15 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
-use crate::pages::{
-    audit::AuditPage,
-    auth::{SignInPage, SignUpPage},
-    connectors::ConnectorsPage,
-    consent::ConsentPage,
-    dashboard::DashboardLayout,
-    device::DevicePage,
-    keys::KeysPage,
-    landing::LandingPage,
-    not_found::NotFoundPage,
-    overview::OverviewPage,
-    settings::SettingsPage,
-    usage::UsagePage,
-    webhooks::WebhooksPage,
-    workspace_new::NewWorkspacePage,
+use crate::pages::{dashboard::DashboardLayout, not_found::NotFoundPage};
+use split::{
+    Audit, Connectors, Consent, Device, Keys, Landing, NewWorkspace, Overview, Settings, SignIn, SignUp, Usage,
+    Webhooks,
 };
 
 /// The document around the app. On the server it also sets the Content-Security-Policy with
@@ -71,22 +60,79 @@ pub fn App() -> impl IntoView {
         <Title text="Gatehouse" />
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/") view=LandingPage ssr=SsrMode::Async />
-                <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
-                <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
-                <Route path=path!("/workspaces/new") view=NewWorkspacePage ssr=SsrMode::Async />
-                <Route path=path!("/oauth/consent/:id") view=ConsentPage ssr=SsrMode::Async />
-                <Route path=path!("/device") view=DevicePage ssr=SsrMode::Async />
+                <Route path=path!("/") view={Lazy::<Landing>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/signin") view={Lazy::<SignIn>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/signup") view={Lazy::<SignUp>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/workspaces/new") view={Lazy::<NewWorkspace>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/oauth/consent/:id") view={Lazy::<Consent>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/device") view={Lazy::<Device>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("/w/:slug") view=DashboardLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("keys") view=KeysPage ssr=SsrMode::Async />
-                    <Route path=path!("connectors") view=ConnectorsPage ssr=SsrMode::Async />
-                    <Route path=path!("usage") view=UsagePage ssr=SsrMode::Async />
-                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("webhooks") view=WebhooksPage ssr=SsrMode::Async />
-                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("") view={Lazy::<Overview>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("keys") view={Lazy::<Keys>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("connectors") view={Lazy::<Connectors>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("usage") view={Lazy::<Usage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("audit") view={Lazy::<Audit>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("webhooks") view={Lazy::<Webhooks>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("settings") view={Lazy::<Settings>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// Each page as a lazy route: in the browser its code is a wasm file of its own, fetched when the
+/// page is first shown (and preloaded by the server for the page it renders), so the first
+/// download holds the frame and the framework, not every page (docs/benchmarks.md, the wasm).
+mod split {
+    use leptos::prelude::*;
+    use leptos_router::{LazyRoute, lazy_route};
+
+    use crate::pages::{
+        audit::AuditPage,
+        auth::{SignInPage, SignUpPage},
+        connectors::ConnectorsPage,
+        consent::ConsentPage,
+        device::DevicePage,
+        keys::KeysPage,
+        landing::LandingPage,
+        overview::OverviewPage,
+        settings::SettingsPage,
+        usage::UsagePage,
+        webhooks::WebhooksPage,
+        workspace_new::NewWorkspacePage,
+    };
+
+    /// A lazy route that shows one page component; the page loads its own data.
+    macro_rules! lazy_page {
+        ($($route:ident => $page:ident),* $(,)?) => {$(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    view! { <$page /> }.into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_page! {
+        Landing => LandingPage,
+        SignIn => SignInPage,
+        SignUp => SignUpPage,
+        NewWorkspace => NewWorkspacePage,
+        Consent => ConsentPage,
+        Device => DevicePage,
+        Overview => OverviewPage,
+        Keys => KeysPage,
+        Connectors => ConnectorsPage,
+        Usage => UsagePage,
+        Audit => AuditPage,
+        Webhooks => WebhooksPage,
+        Settings => SettingsPage,
     }
 }
