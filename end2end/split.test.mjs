@@ -35,12 +35,20 @@ test('a page loads its own wasm modules, and the next page loads its own', async
   assert.ok(paths.some((p) => pageModule('sign_in').test(p)), `sign-in's module: ${paths}`);
   assert.ok(!paths.some((p) => /^\/pkg\/split___/.test(p) && !pageModule('sign_in').test(p)), `no other page's module: ${paths}`);
 
-  // Sign up, then go to the keys page through the navigation: its module arrives when asked for.
+  // Sign up, then go to the keys page through the navigation: its module arrives when asked for,
+  // and while it is on its way a progress bar shows that the click was taken.
   await signUp(page, env.server.url, uniqueEmail('lazy'));
   assert.ok(!fetched.some((f) => pageModule('keys').test(f.path)), 'keys not fetched before it is opened');
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route((url) => pageModule('keys').test(url.pathname), async (route) => { await held; await route.continue(); });
+  const progress = page.getByTestId('routing-progress').locator('progress');
   await page.getByRole('navigation', { name: 'Workspace sections' }).getByRole('link', { name: 'API keys' }).click();
+  await progress.waitFor({ state: 'visible' });
+  release();
   await page.waitForURL(/\/keys$/);
   await page.getByTestId('keys-empty').waitFor();
+  await progress.waitFor({ state: 'hidden' });
   assert.ok(fetched.some((f) => pageModule('keys').test(f.path)), 'the keys page module');
   // The page is live: its create form opens and takes input.
   await page.getByTestId('create-key').locator('summary').click();

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     Lazy, SsrMode,
-    components::{ParentRoute, Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes, RoutingProgress},
     path,
 };
 
@@ -55,10 +55,20 @@ fn set_content_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // A page's code arrives when it is first opened; until it does, a bar at the top says so.
+    let (is_routing, set_is_routing) = signal(false);
     view! {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Title text="Gatehouse" />
-        <Router>
+        <Router set_is_routing>
+            <div
+                class="pointer-events-none fixed inset-x-0 top-0 z-50 [&>progress]:block [&>progress]:h-1 [&>progress]:w-full [&>progress]:accent-indigo-600"
+                role="status"
+                aria-label="Loading the page"
+                data-testid="routing-progress"
+            >
+                <RoutingProgress is_routing max_time=std::time::Duration::from_secs(2) />
+            </div>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/") view={Lazy::<Landing>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/signin") view={Lazy::<SignIn>::new()} ssr=SsrMode::Async />
