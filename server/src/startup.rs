@@ -1,7 +1,11 @@
 //! Start-up: open the database, apply migrations, build the router, bind the port, serve until
 //! SIGINT or SIGTERM, then finish the requests in flight.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use anyhow::Context;
 use axum::{Router, middleware, routing::get};
@@ -13,7 +17,7 @@ use gatehouse_core::{
     usage::UsageRecorder,
 };
 use leptos::config::LeptosOptions;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
@@ -151,9 +155,20 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     Ok(Server { listener, router, public_url, db, keys, usage, cleanup, webhooks_allow_private })
 }
 
+/// The dashboard's routes, listed once per process.
+///
+/// Leptos lists them by rendering the app with resource loading switched off, and that switch is
+/// one flag for the whole process: a page that another server in the same process (the test suite
+/// runs many) rendered meanwhile would wait for ever on resources that never load. Listing the
+/// routes once, before the first server serves anything, leaves no render for the flag to catch.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application: health checks, the dashboard pages and server functions, static files.
 fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = state.server_context();
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name("gatehouse_session")

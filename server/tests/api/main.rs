@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod cli;
 mod crash;
+mod embedded;
 mod helpers;
 mod instances;
 mod keys;
