@@ -66,13 +66,17 @@ impl Process {
 
     /// Resident memory in KiB, from /proc.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        self.status_field("VmRSS").and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
+    /// The first word of a field of `/proc/<pid>/status`, such as `VmRSS` or `THP_enabled`.
+    pub fn status_field(&self, name: &str) -> Option<String> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
             .and_then(|v| v.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
+            .map(str::to_owned)
     }
 
     /// `kill -9`: no shutdown, no flush.

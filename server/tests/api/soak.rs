@@ -28,6 +28,17 @@ async fn mixed_load_postgres() {
     mixed_load(Engine::Postgres).await;
 }
 
+/// The server keeps to small memory pages (`server/src/memory.rs`): Linux reports
+/// `THP_enabled: 0` for it, where a process otherwise has 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_keeps_to_small_pages() {
+    let (url, _dir) = fresh_database(Engine::Sqlite).await;
+    let mut server = Process::start(Engine::Sqlite, &url, &[]).await;
+    let thp = server.status_field("THP_enabled");
+    server.stop();
+    assert_eq!(thp.as_deref(), Some("0"), "transparent huge pages are off for the server");
+}
+
 #[derive(Default)]
 struct Tally {
     /// MCP tool calls answered 200: each must be counted once in usage.
