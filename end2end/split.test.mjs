@@ -42,13 +42,18 @@ test('a page loads its own wasm modules, and the next page loads its own', async
   let release;
   const held = new Promise((resolve) => { release = resolve; });
   await page.route((url) => pageModule('keys').test(url.pathname), async (route) => { await held; await route.continue(); });
-  const progress = page.getByTestId('routing-progress').locator('progress');
+  const bar = page.getByTestId('routing-progress');
+  const progress = bar.locator('progress');
+  // Idle (once sign-up's own navigation has settled), the bar is hidden from assistive technology too.
+  await page.waitForSelector('[data-testid="routing-progress"][aria-hidden="true"]', { state: 'attached' });
   await page.getByRole('navigation', { name: 'Workspace sections' }).getByRole('link', { name: 'API keys' }).click();
   await progress.waitFor({ state: 'visible' });
+  assert.equal(await bar.getAttribute('aria-hidden'), 'false');
   release();
   await page.waitForURL(/\/keys$/);
   await page.getByTestId('keys-empty').waitFor();
   await progress.waitFor({ state: 'hidden' });
+  await page.waitForSelector('[data-testid="routing-progress"][aria-hidden="true"]', { state: 'attached' });
   assert.ok(fetched.some((f) => pageModule('keys').test(f.path)), 'the keys page module');
   // The page is live: its create form opens and takes input.
   await page.getByTestId('create-key').locator('summary').click();

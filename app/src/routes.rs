@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 class="pointer-events-none fixed inset-x-0 top-0 z-50 [&>progress]:block [&>progress]:h-1 [&>progress]:w-full [&>progress]:accent-indigo-600"
                 role="status"
                 aria-label="Loading the page"
+                aria-hidden=move || (!is_routing.get()).to_string()
                 data-testid="routing-progress"
             >
                 <RoutingProgress is_routing max_time=std::time::Duration::from_secs(2) />

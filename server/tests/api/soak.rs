@@ -2,6 +2,7 @@
 //! created and revoked, dashboard pages, all at once for GATEHOUSE_SOAK_SECONDS (20 by default;
 //! docs/benchmarks.md records a 600-second run). No answer is a 5xx, resident memory stays flat,
 //! and the usage counted equals the MCP calls served.
+//! Beside it, a check that the binary keeps to small memory pages (`server/src/memory.rs`).
 
 use std::{
     sync::{
