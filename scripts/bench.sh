@@ -14,7 +14,8 @@
 #   memory resident memory after each of MEMORY_ROUNDS (8) rounds of sustained load of one kind of
 #          request (MCP call, keys page, Overview page, usage page, and keys-api: the keys page's
 #          server function alone; MEMORY_KINDS chooses), each kind on its own server
-# BENCH_SECONDS (10), BENCH_CONNECTIONS (64) and BENCH_ROUNDS (3) change the runs. The results are
+# BENCH_SECONDS (10), BENCH_CONNECTIONS (64) and BENCH_ROUNDS (3) change the runs; BENCH_BINARY runs
+# another gatehouse binary (an earlier build kept for comparison) in place of target/release/gatehouse. The results are
 # printed and written to target/bench/report.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ seconds="${BENCH_SECONDS:-10}"
 conns="${BENCH_CONNECTIONS:-64}"
 rounds="${BENCH_ROUNDS:-3}"
 pg_server="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
-bin=target/release/gatehouse
+bin="${BENCH_BINARY:-target/release/gatehouse}"
 bare=target/release/examples/bare_mcp
 out=target/bench
 report="$out/report.md"

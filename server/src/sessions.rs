@@ -26,6 +26,7 @@ impl Sessions {
         let store = match engine {
             DbEngine::Sqlite => {
                 let opts: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+                let opts = opts.pragma("cache_size", format!("-{}", gatehouse_core::db::SQLITE_CACHE_KIB));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(2)
                     .connect_with(opts.busy_timeout(std::time::Duration::from_secs(5)))

@@ -69,6 +69,11 @@ impl Process {
         self.status_field("VmRSS").and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
+    /// The process's memory mappings (`/proc/<pid>/maps`), empty if it cannot be read.
+    pub fn maps(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/maps", self.child.id())).unwrap_or_default()
+    }
+
     /// The first word of a field of `/proc/<pid>/status`, such as `VmRSS` or `THP_enabled`.
     pub fn status_field(&self, name: &str) -> Option<String> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

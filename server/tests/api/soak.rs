@@ -2,7 +2,8 @@
 //! created and revoked, dashboard pages, all at once for GATEHOUSE_SOAK_SECONDS (20 by default;
 //! docs/benchmarks.md records a 600-second run). No answer is a 5xx, resident memory stays flat,
 //! and the usage counted equals the MCP calls served.
-//! Beside it, a check that the binary keeps to small memory pages (`server/src/memory.rs`).
+//! Beside it, checks that the binary keeps to small memory pages and to one C allocator arena
+//! (`server/src/memory.rs`).
 
 use std::{
     sync::{
@@ -38,6 +39,51 @@ async fn the_server_keeps_to_small_pages() {
     let thp = server.status_field("THP_enabled");
     server.stop();
     assert_eq!(thp.as_deref(), Some("0"), "transparent huge pages are off for the server");
+}
+
+/// The server's C allocations (SQLite's) share glibc's main arena (`server/src/memory.rs`): no
+/// per-thread arena exists once SQLite's connections, each on its own thread, are open. Such an
+/// arena is a 64 MiB-aligned anonymous region of 64 MiB, writable at its start and reserved after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_keeps_c_allocations_in_one_arena() {
+    let (url, _dir) = fresh_database(Engine::Sqlite).await;
+    let mut server = Process::start(Engine::Sqlite, &url, &[]).await;
+    let email = unique_email("arena");
+    server.app.sign_up(&email).await;
+    let maps = server.maps();
+    server.stop();
+    assert!(!maps.is_empty(), "the server's memory map was readable");
+    let arenas = thread_arenas(&maps);
+    assert!(arenas.is_empty(), "the server has per-thread C arenas at {arenas:?}");
+}
+
+/// The start addresses of the glibc per-thread arenas ("heaps") in a `/proc/<pid>/maps` text.
+fn thread_arenas(maps: &str) -> Vec<String> {
+    const HEAP: u64 = 64 << 20;
+    let regions: Vec<(u64, u64, &str, bool)> = maps
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (start, end) = fields.next()?.split_once('-')?;
+            let perms = fields.next()?;
+            let anonymous = fields.nth(3).is_none();
+            Some((u64::from_str_radix(start, 16).ok()?, u64::from_str_radix(end, 16).ok()?, perms, anonymous))
+        })
+        .collect();
+    regions
+        .iter()
+        .enumerate()
+        .filter(|(i, (start, end, perms, anonymous))| {
+            *anonymous
+                && perms.starts_with("rw")
+                && start % HEAP == 0
+                && (end - start == HEAP
+                    || regions.get(i + 1).is_some_and(|(next_start, next_end, next_perms, next_anonymous)| {
+                        next_start == end && *next_perms == "---p" && *next_anonymous && next_end - start == HEAP
+                    }))
+        })
+        .map(|(_, (start, ..))| format!("{start:x}"))
+        .collect()
 }
 
 #[derive(Default)]
