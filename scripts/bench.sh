@@ -15,8 +15,8 @@
 #          request (MCP call, keys page, Overview page, usage page, and keys-api: the keys page's
 #          server function alone; MEMORY_KINDS chooses), each kind on its own server
 # BENCH_SECONDS (10), BENCH_CONNECTIONS (64) and BENCH_ROUNDS (3) change the runs; BENCH_BINARY runs
-# another gatehouse binary (an earlier build kept for comparison) in place of target/release/gatehouse. The results are
-# printed and written to target/bench/report.md.
+# another gatehouse binary (an earlier build kept for comparison) in place of the release build.
+# The results are printed and written to target/bench/report.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"

@@ -38,8 +38,8 @@ pub fn one_c_arena() {
     }
 }
 
-/// Every [`TRIM_EVERY`], returns glibc's free pages to the kernel, on a blocking thread (the call
-/// takes every arena's lock in turn while it walks it: well under a millisecond at this size).
+/// Every [`TRIM_EVERY`], returns glibc's free pages to the kernel, on a blocking thread: the call
+/// holds each arena's lock while it walks that arena, and must not hold up an async worker.
 pub async fn trim_periodically() {
     let mut every = tokio::time::interval_at(tokio::time::Instant::now() + TRIM_EVERY, TRIM_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -5,7 +5,11 @@
 
 use async_trait::async_trait;
 use gatehouse_core::DbEngine;
-use sqlx::{postgres::PgPoolOptions, sqlite::SqlitePoolOptions};
+use sqlx::{
+    SqlitePool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+};
 use tower_sessions::{
     ExpiredDeletion, SessionStore,
     session::{Id, Record},
@@ -25,13 +29,7 @@ impl Sessions {
     pub async fn connect(engine: DbEngine, url: &str) -> anyhow::Result<Self> {
         let store = match engine {
             DbEngine::Sqlite => {
-                let opts: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
-                let opts = opts.pragma("cache_size", format!("-{}", gatehouse_core::db::SQLITE_CACHE_KIB));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(2)
-                    .connect_with(opts.busy_timeout(std::time::Duration::from_secs(5)))
-                    .await?;
-                let store = SqliteStore::new(pool);
+                let store = SqliteStore::new(sqlite_pool(url).await?);
                 store.migrate().await?;
                 Sessions::Sqlite(store)
             }
@@ -44,6 +42,15 @@ impl Sessions {
         };
         Ok(store)
     }
+}
+
+/// The store's own two connections to the SQLite file, with the domain pool's bounded page cache.
+async fn sqlite_pool(url: &str) -> anyhow::Result<SqlitePool> {
+    let opts: SqliteConnectOptions = url.parse()?;
+    let opts = opts
+        .pragma("cache_size", format!("-{}", gatehouse_core::db::SQLITE_CACHE_KIB))
+        .busy_timeout(std::time::Duration::from_secs(5));
+    Ok(SqlitePoolOptions::new().max_connections(2).connect_with(opts).await?)
 }
 
 #[async_trait]
@@ -84,5 +91,19 @@ impl ExpiredDeletion for Sessions {
             Sessions::Sqlite(s) => s.delete_expired().await,
             Sessions::Postgres(s) => s.delete_expired().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_store_bounds_sqlites_page_cache_like_the_domain_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("sessions.db").display());
+        let pool = sqlite_pool(&url).await.expect("pool");
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&pool).await.expect("pragma");
+        assert_eq!(cache, -i64::from(gatehouse_core::db::SQLITE_CACHE_KIB));
     }
 }
