@@ -87,6 +87,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init();
             let config = Config::from_args(&cli.global, &args)?;
             let server = startup::build_server(config).await?;
+            // Process-wide, like the arena setting in `main`: one trimmer whatever embeds a server.
+            tokio::spawn(crate::memory::trim_periodically());
             tracing::info!(url = %server.public_url(), "Gatehouse is listening");
             server.run_until_stopped().await
         }

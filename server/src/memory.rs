@@ -34,7 +34,9 @@ pub fn keep_pages_small() {
 pub fn one_c_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if !glibc::one_arena() {
-        eprintln!("warning: could not limit the C library's allocator to one arena");
+        eprintln!(
+            "warning: could not limit the C library's allocator to one arena; SQLite's memory may grow slowly under load"
+        );
     }
 }
 

@@ -81,14 +81,12 @@ impl Server {
         let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
         let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup));
         let webhooks = tokio::spawn(crate::webhook_worker::run(self.db.clone(), self.webhooks_allow_private));
-        let trimmer = tokio::spawn(crate::memory::trim_periodically());
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await
             .context("the server stopped with an error")?;
         flusher.abort();
         cleaner.abort();
-        trimmer.abort();
         // Deliveries in flight keep their lock for a minute, then are sent again.
         webhooks.abort();
         // What was noted after the last periodic flush.
