@@ -14,10 +14,13 @@ mod direct;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod net;
 pub mod oauth;
 pub mod paging;
 pub mod runs;
 pub mod scopes;
+pub mod secrets;
+pub mod signing;
 #[cfg(test)]
 mod testing;
 pub mod usage;

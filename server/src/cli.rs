@@ -23,12 +23,24 @@ pub struct GlobalArgs {
     /// Database URL: an SQLite file (created on first start) or a PostgreSQL server.
     #[arg(long, env = "DATABASE_URL", default_value = crate::config::DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// Folder for the server key file (secret.key). Defaults to the SQLite database's folder, or
+    /// ./data with PostgreSQL.
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", global = true)]
+    pub data_dir: Option<String>,
+    /// The server key that seals stored secrets (32 bytes, base64 or hex; `gatehouse secret-key
+    /// generate` makes one). Without it, Gatehouse uses the key file in the data folder, created on
+    /// first start. Every process sharing a database needs the same key.
+    #[arg(long, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+    /// Earlier server keys, comma-separated, which still open what they sealed (during a rotation).
+    #[arg(long, env = "GATEHOUSE_SECRET_KEY_PREVIOUS", hide_env_values = true, global = true)]
+    pub secret_key_previous: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server: the dashboard, its API, and (as they land) the MCP and OAuth endpoints.
-    /// Migrations are applied first.
+    /// Run the server: the dashboard, the /v1 API, the MCP endpoint (/mcp) and the OAuth
+    /// authorization server for MCP hosts. Migrations are applied first.
     Serve(ServeArgs),
     /// Apply the database migrations that have not run yet, then exit.
     Migrate,
@@ -78,6 +90,14 @@ pub struct ServeArgs {
     /// Prefix of Gatehouse's keys in that Redis (for several deployments on one Redis).
     #[arg(long, env = "GATEHOUSE_REDIS_NAMESPACE", default_value = "gatehouse")]
     pub redis_namespace: String,
+    /// A PEM file of extra root certificates trusted for outbound https (client metadata
+    /// documents, key sets, webhooks), for an internal certificate authority.
+    #[arg(long, env = "GATEHOUSE_OUTBOUND_CA_FILE")]
+    pub outbound_ca_file: Option<String>,
+    /// Development only: fetch OAuth client metadata documents and key sets from loopback
+    /// addresses (127.0.0.1, localhost). Off, they must be on public addresses.
+    #[arg(long, env = "GATEHOUSE_OAUTH_METADATA_ALLOW_LOOPBACK", default_value_t = false)]
+    pub oauth_metadata_allow_loopback: bool,
 }
 
 /// Runs the chosen subcommand.

@@ -1,9 +1,10 @@
 //! Configuration, from command-line options and their environment variables, checked at start.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::{Context, bail};
-use gatehouse_core::{accounts::ThrottlePolicy, clock::HOUR, oauth::CleanupPolicy};
+use gatehouse_core::{accounts::ThrottlePolicy, clock::HOUR, oauth::CleanupPolicy, secrets::KeySource};
+use zeroize::Zeroizing;
 
 use crate::cli::{GlobalArgs, ServeArgs};
 
@@ -31,6 +32,12 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of Gatehouse's keys in that Redis.
     pub redis_namespace: String,
+    /// Where the server key comes from.
+    pub key_source: KeySource,
+    /// Extra root certificates (PEM) for outbound https.
+    pub outbound_roots: Option<Arc<Vec<u8>>>,
+    /// Client metadata documents and key sets may be fetched from loopback (development).
+    pub metadata_allow_loopback: bool,
 }
 
 impl Config {
@@ -64,6 +71,12 @@ impl Config {
             bail!("GATEHOUSE_REDIS_NAMESPACE must be 1 to 64 characters");
         }
         let oauth_cleanup = CleanupPolicy { unused_client_after: args.oauth_unused_client_hours * HOUR };
+        let outbound_roots = match &args.outbound_ca_file {
+            Some(path) if !path.trim().is_empty() => Some(Arc::new(
+                std::fs::read(path).with_context(|| format!("cannot read GATEHOUSE_OUTBOUND_CA_FILE {path:?}"))?,
+            )),
+            _ => None,
+        };
         Ok(Config {
             addr,
             database_url: global.database_url.clone(),
@@ -76,6 +89,9 @@ impl Config {
             usage_recording: args.usage_recording,
             redis_url: args.redis_url.clone().filter(|u| !u.trim().is_empty()),
             redis_namespace: args.redis_namespace.clone(),
+            key_source: key_source(global),
+            outbound_roots,
+            metadata_allow_loopback: args.oauth_metadata_allow_loopback,
         })
     }
 
@@ -93,12 +109,64 @@ impl Config {
             usage_recording: true,
             redis_url: None,
             redis_namespace: "gatehouse".to_owned(),
+            key_source: KeySource::Env {
+                current: Zeroizing::new(Self::test_secret_key(database_url)),
+                previous: Vec::new(),
+            },
+            outbound_roots: None,
+            metadata_allow_loopback: false,
         }
+    }
+
+    /// The server key tests use for a database: derived from its URL, so that every process a test
+    /// starts on one database shares it. Never for anything but tests.
+    pub fn test_secret_key(database_url: &str) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        let key = sha2::Sha256::digest(format!("gatehouse tests only: {database_url}"));
+        base64::engine::general_purpose::STANDARD.encode(key)
     }
 
     /// Cookies are `Secure` when the public URL is https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+/// The server key's source: `GATEHOUSE_SECRET_KEY` (and previous keys), or the key file in the data
+/// folder.
+pub fn key_source(global: &GlobalArgs) -> KeySource {
+    match global.secret_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        Some(current) => KeySource::Env {
+            current: Zeroizing::new(current.to_owned()),
+            previous: global
+                .secret_key_previous
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| Zeroizing::new(k.to_owned()))
+                .collect(),
+        },
+        None => KeySource::File(data_dir(global).join("secret.key")),
+    }
+}
+
+/// `GATEHOUSE_DATA_DIR`, else the SQLite database's folder, else `./data`.
+pub fn data_dir(global: &GlobalArgs) -> PathBuf {
+    if let Some(dir) = global.data_dir.as_deref().filter(|d| !d.trim().is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let sqlite_path = global
+        .database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| global.database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest));
+    match sqlite_path.and_then(|p| std::path::Path::new(p).parent()) {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        Some(_) => PathBuf::from("."),
+        None => PathBuf::from("data"),
     }
 }
 
@@ -117,6 +185,27 @@ fn parse_public_url(url: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_file_sits_beside_the_sqlite_database() {
+        let global = |url: &str, dir: Option<&str>| GlobalArgs {
+            database_url: url.into(),
+            data_dir: dir.map(str::to_owned),
+            secret_key: None,
+            secret_key_previous: None,
+        };
+        assert_eq!(data_dir(&global("sqlite://data/gatehouse.db", None)), PathBuf::from("data"));
+        assert_eq!(data_dir(&global("sqlite:///var/lib/g/g.db?mode=rwc", None)), PathBuf::from("/var/lib/g"));
+        assert_eq!(data_dir(&global("postgres://u@h/db", None)), PathBuf::from("data"));
+        assert_eq!(data_dir(&global("postgres://u@h/db", Some("/srv/g"))), PathBuf::from("/srv/g"));
+        assert!(
+            matches!(key_source(&global("sqlite://x.db", None)), KeySource::File(p) if p == PathBuf::from("./secret.key"))
+        );
+        let mut with_key = global("sqlite://x.db", None);
+        with_key.secret_key = Some("k".into());
+        with_key.secret_key_previous = Some("a, b".into());
+        assert!(matches!(key_source(&with_key), KeySource::Env { previous, .. } if previous.len() == 2));
+    }
 
     #[test]
     fn public_urls() {

@@ -14,6 +14,7 @@ use gatehouse_core::{
     Db,
     keys::{KeyVerifier, RateLimiter},
     oauth::{self, CleanupPolicy},
+    signing::Signer,
     usage::UsageRecorder,
 };
 use leptos::config::LeptosOptions;
@@ -50,6 +51,8 @@ pub struct Server {
     usage: Arc<UsageRecorder>,
     cleanup: CleanupPolicy,
     webhooks_allow_private: bool,
+    outbound_roots: Option<Arc<Vec<u8>>>,
+    signer: Signer,
 }
 
 impl Server {
@@ -79,8 +82,12 @@ impl Server {
     /// Serves until `signal` completes.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
-        let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup));
-        let webhooks = tokio::spawn(crate::webhook_worker::run(self.db.clone(), self.webhooks_allow_private));
+        let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup, self.signer.clone()));
+        let webhooks = tokio::spawn(crate::webhook_worker::run(
+            self.db.clone(),
+            self.webhooks_allow_private,
+            self.outbound_roots.clone(),
+        ));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await
@@ -108,6 +115,9 @@ impl Server {
 pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     let db = Db::connect(&config.database_url).await.context("cannot open the database")?;
     db.migrate().await.context("cannot apply migrations")?;
+    let (keyring, key_from) = config.key_source.load().context("cannot load the server key")?;
+    tracing::info!(key_id = %keyring.key_id(), from = %key_from, "server key ready");
+    let signer = Signer::new(db.clone(), keyring.clone());
     let sessions =
         Sessions::connect(db.engine(), &config.database_url).await.context("cannot open the session store")?;
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
@@ -143,6 +153,15 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     }
     let cleanup = config.oauth_cleanup;
     let webhooks_allow_private = config.webhooks_allow_private;
+    let outbound_roots = config.outbound_roots.clone();
+    let documents = oauth::ClientDocuments::new(config.metadata_allow_loopback, outbound_roots.clone())
+        .map_err(anyhow::Error::msg)?;
+    if config.metadata_allow_loopback {
+        tracing::warn!(
+            "GATEHOUSE_OAUTH_METADATA_ALLOW_LOOPBACK is on: client metadata documents may be fetched from loopback (development only)"
+        );
+    }
+    let clients = oauth::ClientDirectory::new(documents, &public_url);
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -150,9 +169,23 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         keys: keys.clone(),
         usage: usage.clone(),
         oauth_limits: limits,
+        signer: signer.clone(),
+        keyring,
+        clients,
     };
     let router = router(state, sessions, secure);
-    Ok(Server { listener, router, public_url, db, keys, usage, cleanup, webhooks_allow_private })
+    Ok(Server {
+        listener,
+        router,
+        public_url,
+        db,
+        keys,
+        usage,
+        cleanup,
+        webhooks_allow_private,
+        outbound_roots,
+        signer,
+    })
 }
 
 /// The dashboard's routes, listed once per process.
@@ -256,9 +289,9 @@ async fn flush_in_batches(keys: KeyVerifier, usage: Arc<UsageRecorder>, db: Db) 
     }
 }
 
-/// Every hour: removes stale OAuth clients, requests, codes and tokens, and rolls old usage
-/// minutes up into hours and days.
-async fn housekeeping(db: Db, policy: CleanupPolicy) {
+/// Every hour: removes stale OAuth clients, requests, codes and tokens, rolls old usage minutes up
+/// into hours and days, and rotates the signing key when it is due.
+async fn housekeeping(db: Db, policy: CleanupPolicy, signer: Signer) {
     // The first run a minute after start, then hourly.
     let first = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut every = tokio::time::interval_at(first, Duration::from_secs(3600));
@@ -270,6 +303,9 @@ async fn housekeeping(db: Db, policy: CleanupPolicy) {
         }
         if let Err(e) = gatehouse_core::usage::roll_up(&db, gatehouse_core::clock::now_ms()).await {
             tracing::warn!(error = %e, "could not roll up usage; will retry");
+        }
+        if let Err(e) = signer.rotate_if_due().await {
+            tracing::warn!(error = %e, "could not rotate the signing key; will retry");
         }
     }
 }

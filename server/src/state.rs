@@ -5,6 +5,9 @@ use gatehouse_app::ServerContext;
 use gatehouse_core::{
     Db,
     keys::{KeyVerifier, RateLimiter},
+    oauth::{ClientDirectory, IdTokens},
+    secrets::Keyring,
+    signing::Signer,
     usage::UsageRecorder,
 };
 use leptos::config::LeptosOptions;
@@ -22,9 +25,20 @@ pub struct AppState {
     /// The rate limiter of keys and connectors, also holding the per-address and per-client limits
     /// of the OAuth endpoints (registration, device flow); in Redis when configured.
     pub oauth_limits: std::sync::Arc<RateLimiter>,
+    /// Signs ID tokens and identity assertions; publishes `/.well-known/jwks.json`.
+    pub signer: Signer,
+    /// The server key, for secrets stored sealed.
+    pub keyring: Keyring,
+    /// OAuth clients: registrations and metadata documents, and how they authenticate.
+    pub clients: ClientDirectory,
 }
 
 impl AppState {
+    /// What signs OpenID Connect ID tokens, under the public URL as issuer.
+    pub fn id_tokens(&self) -> IdTokens {
+        IdTokens { signer: self.signer.clone(), issuer: self.config.public_url.clone() }
+    }
+
     /// What the dashboard's server functions get.
     pub fn server_context(&self) -> ServerContext {
         ServerContext {

@@ -1,12 +1,14 @@
 //! The webhook worker: turns new events into deliveries, claims the due ones, and POSTs each
 //! signed body to its endpoint — in its own tasks, with a 10-second timeout and no redirects, so a
-//! slow or dead receiver holds up nothing but its own delivery.
+//! slow or dead receiver holds up nothing but its own delivery. The client is the guarded one of
+//! `gatehouse_core::net`: the endpoint's address is checked on every connection.
 
 use std::time::Duration;
 
 use gatehouse_core::{
     Db,
     clock::now_ms,
+    net::{Outbound, OutboundError, OutboundOptions},
     webhooks::{self, Due, WebhookUrl, signing},
 };
 
@@ -17,14 +19,11 @@ const NOTICES_EVERY: u64 = 120;
 /// Deliveries sent at once.
 const BATCH: i64 = 16;
 
-pub async fn run(db: Db, allow_private: bool) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Gatehouse-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+pub async fn run(db: Db, allow_private: bool, roots: Option<std::sync::Arc<Vec<u8>>>) {
+    let options =
+        OutboundOptions::new(Duration::from_secs(10), concat!("Gatehouse-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .with_roots(roots);
+    let client = match Outbound::new(webhooks::address_rules(allow_private), options) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook HTTP client; webhooks are not delivered");
@@ -58,13 +57,13 @@ pub async fn run(db: Db, allow_private: bool) {
             }
         };
         for delivery in due {
-            tokio::spawn(deliver(db.clone(), client.clone(), delivery, allow_private));
+            tokio::spawn(deliver(db.clone(), client.clone(), delivery));
         }
     }
 }
 
-async fn deliver(db: Db, client: reqwest::Client, d: Due, allow_private: bool) {
-    let result = send(&client, &d, allow_private).await;
+async fn deliver(db: Db, client: Outbound, d: Due) {
+    let result = send(&client, &d).await;
     if let Err(e) = &result {
         tracing::info!(delivery = %d.id, error = %e, "webhook delivery failed; it will be retried");
     }
@@ -73,31 +72,23 @@ async fn deliver(db: Db, client: reqwest::Client, d: Due, allow_private: bool) {
     }
 }
 
-async fn send(client: &reqwest::Client, d: &Due, allow_private: bool) -> Result<u16, String> {
-    // Checked again at each attempt: the host's address may have changed since it was added.
+async fn send(client: &Outbound, d: &Due) -> Result<u16, String> {
     let url = WebhookUrl::parse(&d.url).map_err(|e| e.to_string())?;
-    url.check_reachable(allow_private).await.map_err(|e| match e {
-        gatehouse_core::CoreError::Invalid { message, .. } => message,
-        other => other.to_string(),
-    })?;
     let timestamp = now_ms() / 1000;
     let secrets: Vec<&str> = d.secrets.iter().map(String::as_str).collect();
     let signature = signing::header(&secrets, timestamp, d.payload.as_bytes());
-    let response = client
+    let request = client
+        .client()
         .post(url.as_str())
         .header("content-type", "application/json")
         .header("gatehouse-signature", signature)
         .header("gatehouse-event", &d.event_type)
         .header("gatehouse-delivery", &d.id)
-        .body(d.payload.clone())
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                "the receiver did not answer within 10 seconds".to_owned()
-            } else {
-                "the receiver could not be reached".to_owned()
-            }
-        })?;
+        .body(d.payload.clone());
+    let response = client.send(request).await.map_err(|e| match e {
+        OutboundError::Refused(why) => format!("not sent: {why}"),
+        OutboundError::Timeout(_) => "the receiver did not answer within 10 seconds".to_owned(),
+        _ => "the receiver could not be reached".to_owned(),
+    })?;
     Ok(response.status().as_u16())
 }

@@ -9,7 +9,8 @@
 use sqlx::Row;
 
 use super::{
-    CODE_TTL, CodeChallenge, ErrorCode, Lifetime, OAuthError, REQUEST_TTL, check_resource, find_client, mcp_resource,
+    CODE_TTL, ClientDirectory, CodeChallenge, ErrorCode, Lifetime, OAuthError, REQUEST_TTL, check_resource,
+    mcp_resource,
     redirect::host_of,
     secret::{self, CODE_PREFIX},
     truncate,
@@ -35,6 +36,8 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub resource: Option<String>,
+    /// OpenID Connect: echoed in the ID token.
+    pub nonce: Option<String>,
 }
 
 /// Why an authorization request cannot go on.
@@ -72,14 +75,25 @@ fn error_redirect(uri: &str, state: Option<&str>, issuer: &str, error: &OAuthErr
 }
 
 /// Checks an authorization request and stores it for the consent page; returns its id.
-pub async fn start(db: &Db, params: AuthorizeParams, issuer: &str) -> Result<String, AuthorizeError> {
-    let server_error = |_| AuthorizeError::Page("The server could not read this request. Try again shortly.".into());
+pub async fn start(
+    db: &Db,
+    clients: &ClientDirectory,
+    params: AuthorizeParams,
+    issuer: &str,
+) -> Result<String, AuthorizeError> {
     let client_id = params
         .client_id
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| AuthorizeError::Page("The request names no client (client_id is missing).".into()))?;
-    let client = find_client(db, client_id).await.map_err(server_error)?.ok_or_else(|| {
+    let found = clients.find(db, client_id).await.map_err(|e| match e.code {
+        ErrorCode::ServerError => {
+            AuthorizeError::Page("The server could not read this request. Try again shortly.".into())
+        }
+        // A metadata document that cannot be used: say why, and send the person nowhere.
+        _ => AuthorizeError::Page(format!("The app that sent you cannot be verified: {}.", e.description)),
+    })?;
+    let client = found.ok_or_else(|| {
         AuthorizeError::Page(format!(
             "No client {:?} is registered here. The app that sent you may need to register again.",
             truncate(client_id, 64)
@@ -107,6 +121,9 @@ pub async fn start(db: &Db, params: AuthorizeParams, issuer: &str) -> Result<Str
     if state.is_some_and(|s| s.len() > 2048) {
         return Err(fail(OAuthError::invalid_request("state is longer than 2048 characters")));
     }
+    if params.nonce.as_deref().is_some_and(|n| n.len() > 512) {
+        return Err(fail(OAuthError::invalid_request("nonce is longer than 512 characters")));
+    }
     match params.response_type.as_deref() {
         Some("code") => {}
         None => return Err(fail(OAuthError::invalid_request("response_type is missing; it must be code"))),
@@ -132,8 +149,9 @@ pub async fn start(db: &Db, params: AuthorizeParams, issuer: &str) -> Result<Str
     let id = new_id("areq");
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO oauth_requests (id, client_id, redirect_uri, scopes, state, code_challenge, resource, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO oauth_requests (id, client_id, redirect_uri, scopes, state, code_challenge, resource, created_at, expires_at,
+             nonce)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(&client.id)
@@ -144,6 +162,7 @@ pub async fn start(db: &Db, params: AuthorizeParams, issuer: &str) -> Result<Str
     .bind(&resource)
     .bind(now)
     .bind(now + REQUEST_TTL)
+    .bind(params.nonce.as_deref())
     .execute(db.pool())
     .await
     .map_err(|e| {
@@ -196,6 +215,10 @@ pub struct ConsentRequest {
     pub client_uri: Option<String>,
     pub redirect_uri: String,
     pub redirect_host: String,
+    /// For a client identified by a metadata document: the host its id (the document's URL) is
+    /// on, which Gatehouse fetched the document from — verified. `None` for a registered client,
+    /// whose name is its own choice.
+    pub verified_host: Option<String>,
     pub scopes: ScopeSet,
     pub status: ConsentStatus,
     pub expires_at: Millis,
@@ -204,7 +227,7 @@ pub struct ConsentRequest {
 /// The request behind a consent page. Anyone signed in may look at it; deciding needs a role.
 pub async fn consent_request(db: &Db, id: &str) -> CoreResult<ConsentRequest> {
     let row = sqlx::query(
-        "SELECT r.id, r.client_id, c.name, c.client_uri, r.redirect_uri, r.scopes, r.expires_at, r.decision
+        "SELECT r.id, r.client_id, c.name, c.client_uri, c.kind, r.redirect_uri, r.scopes, r.expires_at, r.decision
          FROM oauth_requests r JOIN oauth_clients c ON c.id = r.client_id WHERE r.id = $1",
     )
     .bind(id)
@@ -220,9 +243,14 @@ pub async fn consent_request(db: &Db, id: &str) -> CoreResult<ConsentRequest> {
         None => ConsentStatus::Pending,
     };
     let redirect_uri: String = row.try_get("redirect_uri")?;
+    let client_id: String = row.try_get("client_id")?;
+    let verified_host = (row.try_get::<String, _>("kind")? == "metadata_document")
+        .then(|| url::Url::parse(&client_id).ok().and_then(|u| u.host_str().map(str::to_owned)))
+        .flatten();
     Ok(ConsentRequest {
         id: row.try_get("id")?,
-        client_id: row.try_get("client_id")?,
+        verified_host,
+        client_id,
         client_name: row.try_get("name")?,
         client_uri: row.try_get("client_uri")?,
         redirect_host: host_of(&redirect_uri),
@@ -244,7 +272,7 @@ async fn decide(
     sqlx::query(
         "UPDATE oauth_requests SET decided_at = $1, decided_by = $2, decision = $3
          WHERE id = $4 AND decided_at IS NULL AND expires_at > $1
-         RETURNING client_id, redirect_uri, scopes, state, code_challenge, resource",
+         RETURNING client_id, redirect_uri, scopes, state, code_challenge, resource, nonce",
     )
     .bind(now)
     .bind(user_id)
@@ -286,8 +314,8 @@ pub async fn approve(
     let state: Option<String> = row.try_get("state")?;
     sqlx::query(
         "INSERT INTO oauth_codes (digest, client_id, user_id, workspace_id, redirect_uri, scopes, code_challenge,
-             resource, grant_expires_at, created_at, expires_at, grant_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             resource, grant_expires_at, created_at, expires_at, grant_id, nonce)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(secret::digest(&code))
     .bind(&client_id)
@@ -301,6 +329,7 @@ pub async fn approve(
     .bind(now)
     .bind(now + CODE_TTL)
     .bind(&grant_id)
+    .bind(row.try_get::<Option<String>, _>("nonce")?)
     .execute(&mut *tx)
     .await?;
     let client_name: String = sqlx::query("SELECT name FROM oauth_clients WHERE id = $1")

@@ -1,5 +1,6 @@
-//! Housekeeping: registered clients that never completed a grant, and expired requests, codes,
-//! device codes and tokens, are deleted after a while so the tables stay small.
+//! Housekeeping: clients (registered, or read from a metadata document) that never completed a
+//! grant, and expired requests, codes, device codes, tokens and assertion ids, are deleted after a
+//! while so the tables stay small.
 
 use crate::{
     Db,
@@ -42,6 +43,8 @@ pub async fn remove_stale(db: &Db, policy: CleanupPolicy) -> CoreResult<u64> {
         .bind(now - 7 * DAY)
         .execute(pool)
         .await?;
+    // A spent assertion id is needed only while the assertion could still be presented.
+    sqlx::query("DELETE FROM oauth_assertion_ids WHERE expires_at < $1").bind(now).execute(pool).await?;
     if clients > 0 {
         tracing::info!(clients, "removed OAuth clients that never completed a grant");
     }

@@ -1,13 +1,13 @@
-//! Clients: Dynamic Client Registration (RFC 7591) and client authentication at the token,
-//! revocation and device endpoints.
+//! Clients: Dynamic Client Registration (RFC 7591), the checks every client's metadata passes
+//! (registered, or read from a client ID metadata document), and the stored client.
 //!
-//! Public clients (`token_endpoint_auth_method: none`) get no secret. Confidential ones get a
-//! secret in the registration response only; it is stored as its digest and compared in
-//! constant time.
+//! Public clients (`token_endpoint_auth_method: none`) get no secret. Clients using a shared secret
+//! get one in the registration response only; it is stored as its digest and compared in constant
+//! time. `private_key_jwt` clients (RFC 7523) register their public keys (`jwks`) or where to find
+//! them (`jwks_uri`). How a client proves itself is `super::client_auth`.
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use subtle::ConstantTimeEq;
 
 use super::{
     DEVICE_GRANT, ErrorCode, OAuthError, RedirectUri,
@@ -28,6 +28,19 @@ pub struct ClientMetadata {
     pub client_uri: Option<String>,
     pub software_id: Option<String>,
     pub software_version: Option<String>,
+    /// `private_key_jwt`: the client's public keys, a JWK Set.
+    pub jwks: Option<serde_json::Value>,
+    /// `private_key_jwt`: where the client's JWK Set is published (https).
+    pub jwks_uri: Option<String>,
+}
+
+/// How a client came to be known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Dynamic Client Registration: the id is ours (`gcl_…`), the name is what the app chose.
+    Registered,
+    /// A client ID metadata document: the id is an https URL on the app's own host.
+    MetadataDocument,
 }
 
 /// A registered client.
@@ -41,7 +54,11 @@ pub struct Client {
     pub scope: Option<ScopeSet>,
     pub auth_method: String,
     pub client_uri: Option<String>,
-    secret_digest: Option<String>,
+    pub kind: ClientKind,
+    /// `private_key_jwt`: the JWK Set (JSON) or its URL.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub(crate) secret_digest: Option<String>,
 }
 
 impl Client {
@@ -51,6 +68,13 @@ impl Client {
 
     pub fn is_public(&self) -> bool {
         self.auth_method == "none"
+    }
+
+    /// The host a metadata-document client is verified to come from (its id's host).
+    pub fn verified_host(&self) -> Option<String> {
+        (self.kind == ClientKind::MetadataDocument)
+            .then(|| url::Url::parse(&self.id).ok().and_then(|u| u.host_str().map(str::to_owned)))
+            .flatten()
     }
 }
 
@@ -76,11 +100,18 @@ pub struct Registered {
     pub software_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub software_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 const MAX_REDIRECT_URIS: usize = 10;
 const MAX_NAME_CHARS: usize = 100;
-const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
+/// Client authentication methods at the token endpoint.
+pub const AUTH_METHODS: [&str; 4] = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];
+/// Most keys a client's JWK Set may hold.
+const MAX_JWKS_KEYS: usize = 10;
 
 fn metadata_error(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClientMetadata, description)
@@ -98,18 +129,21 @@ pub struct CheckedMetadata {
     pub client_uri: Option<String>,
     pub software_id: Option<String>,
     pub software_version: Option<String>,
+    /// `private_key_jwt`: the JWK Set as JSON text, or its https URL.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 /// Checks the metadata and registers the client.
 pub async fn register(db: &Db, metadata: ClientMetadata) -> Result<Registered, OAuthError> {
     let m = check_metadata(metadata)?;
     let id = new_id("gcl");
-    let secret = (m.auth_method != "none").then(|| secret::generate(CLIENT_SECRET_PREFIX));
+    let secret = m.auth_method.starts_with("client_secret").then(|| secret::generate(CLIENT_SECRET_PREFIX));
     let now = now_ms();
     sqlx::query(
         "INSERT INTO oauth_clients (id, name, redirect_uris, grant_types, scope, auth_method, secret_digest, client_uri,
-             software_id, software_version, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             software_id, software_version, created_at, kind, jwks, jwks_uri)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'registered', $12, $13)",
     )
     .bind(&id)
     .bind(&m.name)
@@ -122,6 +156,8 @@ pub async fn register(db: &Db, metadata: ClientMetadata) -> Result<Registered, O
     .bind(&m.software_id)
     .bind(&m.software_version)
     .bind(now)
+    .bind(&m.jwks)
+    .bind(&m.jwks_uri)
     .execute(db.pool())
     .await?;
     tracing::info!(client_id = %id, auth_method = %m.auth_method, "OAuth client registered");
@@ -139,6 +175,8 @@ pub async fn register(db: &Db, metadata: ClientMetadata) -> Result<Registered, O
         client_uri: m.client_uri,
         software_id: m.software_id,
         software_version: m.software_version,
+        jwks: m.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: m.jwks_uri,
     })
 }
 
@@ -188,10 +226,11 @@ pub fn check_metadata(metadata: ClientMetadata) -> Result<CheckedMetadata, OAuth
     let auth_method = metadata.token_endpoint_auth_method.unwrap_or_else(|| "client_secret_basic".into());
     if !AUTH_METHODS.contains(&auth_method.as_str()) {
         return Err(metadata_error(format!(
-            "token_endpoint_auth_method {:?} is not supported; use none, client_secret_basic or client_secret_post",
+            "token_endpoint_auth_method {:?} is not supported; use none, client_secret_basic, client_secret_post or private_key_jwt",
             truncate(&auth_method, 80)
         )));
     }
+    let (jwks, jwks_uri) = check_keys(&auth_method, metadata.jwks, metadata.jwks_uri)?;
 
     let name = match metadata.client_name.as_deref().map(str::trim) {
         None | Some("") => "Unnamed client".to_owned(),
@@ -228,16 +267,62 @@ pub fn check_metadata(metadata: ClientMetadata) -> Result<CheckedMetadata, OAuth
         client_uri,
         software_id: metadata.software_id,
         software_version: metadata.software_version,
+        jwks,
+        jwks_uri,
     })
+}
+
+/// `jwks` / `jwks_uri`: exactly one for `private_key_jwt`, a JWK Set of public keys (at most
+/// [`MAX_JWKS_KEYS`]) or an https URL; neither for the other methods.
+fn check_keys(
+    auth_method: &str,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+) -> Result<(Option<String>, Option<String>), OAuthError> {
+    match (auth_method, jwks, jwks_uri) {
+        ("private_key_jwt", None, None) => {
+            Err(metadata_error("private_key_jwt needs the client's public keys: jwks or jwks_uri"))
+        }
+        (_, Some(_), Some(_)) => Err(metadata_error("send jwks or jwks_uri, not both")),
+        ("private_key_jwt", Some(set), None) => Ok((Some(check_jwk_set(&set)?), None)),
+        ("private_key_jwt", None, Some(uri)) => {
+            let ok =
+                uri.len() <= 2000 && url::Url::parse(&uri).is_ok_and(|u| u.scheme() == "https" && u.host().is_some());
+            if !ok {
+                return Err(metadata_error("jwks_uri must be an https URL of at most 2000 characters"));
+            }
+            Ok((None, Some(uri)))
+        }
+        (_, None, None) => Ok((None, None)),
+        _ => Err(metadata_error("jwks and jwks_uri are only for token_endpoint_auth_method private_key_jwt")),
+    }
+}
+
+/// A JWK Set of public signing keys, as stored JSON text.
+pub(crate) fn check_jwk_set(set: &serde_json::Value) -> Result<String, OAuthError> {
+    let keys = set
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| metadata_error("jwks must be a JWK Set: an object whose \"keys\" is an array"))?;
+    if keys.is_empty() || keys.len() > MAX_JWKS_KEYS {
+        return Err(metadata_error(format!("jwks must hold 1 to {MAX_JWKS_KEYS} keys")));
+    }
+    const PRIVATE: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+    if keys.iter().any(|k| PRIVATE.iter().any(|p| k.get(*p).is_some())) {
+        return Err(metadata_error("jwks holds a private or symmetric key; publish only public keys"));
+    }
+    serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(set.clone())
+        .map_err(|e| metadata_error(format!("jwks is not a valid JWK Set: {}", truncate(&e.to_string(), 120))))?;
+    Ok(set.to_string())
 }
 
 /// A registered client by id.
 pub async fn find_client(db: &Db, client_id: &str) -> Result<Option<Client>, OAuthError> {
-    if client_id.is_empty() || client_id.len() > 64 {
+    if client_id.is_empty() || client_id.len() > 2048 {
         return Ok(None);
     }
     let row = sqlx::query(
-        "SELECT id, name, redirect_uris, grant_types, scope, auth_method, secret_digest, client_uri
+        "SELECT id, name, redirect_uris, grant_types, scope, auth_method, secret_digest, client_uri, kind, jwks, jwks_uri
          FROM oauth_clients WHERE id = $1",
     )
     .bind(client_id)
@@ -253,47 +338,13 @@ pub async fn find_client(db: &Db, client_id: &str) -> Result<Option<Client>, OAu
         scope: row.try_get::<Option<String>, _>("scope")?.map(|s| ScopeSet::from_stored(&s)),
         auth_method: row.try_get("auth_method")?,
         client_uri: row.try_get("client_uri")?,
+        kind: if row.try_get::<String, _>("kind")? == "metadata_document" {
+            ClientKind::MetadataDocument
+        } else {
+            ClientKind::Registered
+        },
+        jwks: row.try_get("jwks")?,
+        jwks_uri: row.try_get("jwks_uri")?,
         secret_digest: row.try_get("secret_digest")?,
     }))
-}
-
-/// How a client identified itself at the token, revocation or device endpoint.
-#[derive(Debug, Clone, Default)]
-pub struct ClientCredentials {
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    /// The credentials came in an `Authorization: Basic` header.
-    pub basic: bool,
-}
-
-fn invalid_client(description: &str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidClient, description)
-}
-
-/// The client, if its credentials hold: a public client names itself; a confidential one proves
-/// its secret by the method it registered.
-pub async fn authenticate(db: &Db, credentials: &ClientCredentials) -> Result<Client, OAuthError> {
-    let id = credentials.client_id.as_deref().ok_or_else(|| invalid_client("client_id is missing"))?;
-    let client = find_client(db, id).await?.ok_or_else(|| invalid_client("client_id is not registered here"))?;
-    match (client.auth_method.as_str(), &credentials.client_secret, &client.secret_digest) {
-        ("none", None, _) => Ok(client),
-        ("none", Some(_), _) => {
-            Err(invalid_client("this client is public (token_endpoint_auth_method none); send no secret"))
-        }
-        (method, Some(secret), Some(digest)) => {
-            let method_matches = (method == "client_secret_basic") == credentials.basic;
-            if !bool::from(secret::digest(secret).as_bytes().ct_eq(digest.as_bytes())) {
-                Err(invalid_client("the client secret is wrong"))
-            } else if !method_matches {
-                Err(invalid_client(if credentials.basic {
-                    "this client registered client_secret_post; send the secret in the body"
-                } else {
-                    "this client registered client_secret_basic; send the secret in an Authorization: Basic header"
-                }))
-            } else {
-                Ok(client)
-            }
-        }
-        _ => Err(invalid_client("this client is confidential; authenticate with its client secret")),
-    }
 }

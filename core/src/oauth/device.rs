@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{
-    DEVICE_GRANT, DEVICE_INTERVAL_SECS, DEVICE_TTL, ErrorCode, Lifetime, OAuthError, TokenResponse,
+    DEVICE_GRANT, DEVICE_INTERVAL_SECS, DEVICE_TTL, ErrorCode, IdTokens, Lifetime, OAuthError, TokenResponse,
     authorize::requested_scopes,
     check_resource,
     clients::Client,
@@ -123,7 +123,12 @@ pub async fn start_device(
 }
 
 /// The device-code grant: what the device's polling is answered.
-pub async fn poll_device(db: &Db, client: &Client, device_code: Option<&str>) -> Result<TokenResponse, OAuthError> {
+pub async fn poll_device(
+    db: &Db,
+    oidc: &IdTokens,
+    client: &Client,
+    device_code: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
     let device_code =
         device_code.filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::invalid_request("device_code is missing"))?;
     if !secret::well_formed(device_code, DEVICE_PREFIX) {
@@ -189,7 +194,7 @@ pub async fn poll_device(db: &Db, client: &Client, device_code: Option<&str>) ->
             let user_id: String = row.try_get::<Option<String>, _>("user_id")?.unwrap_or_default();
             let scopes: String = row.try_get("scopes")?;
             let resource: String = row.try_get("resource")?;
-            let response = create_grant(
+            let mut response = create_grant(
                 &mut tx,
                 NewGrant {
                     id: &grant_id,
@@ -205,6 +210,7 @@ pub async fn poll_device(db: &Db, client: &Client, device_code: Option<&str>) ->
             )
             .await?;
             tx.commit().await?;
+            oidc.attach(db, &mut response, &user_id, &client.id, None).await?;
             Ok(response)
         }
         _ => Err(OAuthError::invalid_grant("the device code has already been used")),

@@ -1,29 +1,37 @@
-//! OAuth 2.1 for chat clients and CLIs: client registration (RFC 7591), authorization requests
-//! and consent, codes with PKCE, access and refresh tokens (rotated, reuse-detecting), revocation
-//! (RFC 7009), device authorization (RFC 8628), and connectors — one client's grant to one
-//! workspace, which the dashboard lists, removes and rebinds.
+//! OAuth 2.1 for chat clients and CLIs: clients (registered through RFC 7591, or identified by a
+//! client ID metadata document), client authentication (secrets, `private_key_jwt`), authorization
+//! requests and consent, codes with PKCE, access and refresh tokens (rotated, reuse-detecting),
+//! OpenID Connect ID tokens and userinfo, revocation (RFC 7009), device authorization (RFC 8628),
+//! and connectors — one client's grant to one workspace, which the dashboard lists, removes and
+//! rebinds.
 //!
 //! Every secret handed out (codes, tokens, client secrets, device codes) is stored as its SHA-256
 //! digest only. Errors are [`OAuthError`]s in the shape of RFC 6749 §5.2.
 
+mod assertion;
 mod authorize;
 mod cleanup;
+mod client_auth;
 mod clients;
 mod connectors;
 mod device;
 mod error;
+mod id_token;
 mod lifetime;
+mod metadata_document;
 mod pkce;
 mod redirect;
 mod secret;
 mod tokens;
 
+pub use assertion::{ALGORITHMS as ASSERTION_ALGORITHMS, ASSERTION_TYPE};
 pub use authorize::{
     AuthorizeError, AuthorizeParams, ConsentRequest, ConsentStatus, approve, consent_request, deny, start,
 };
 pub use cleanup::{CleanupPolicy, remove_stale};
+pub use client_auth::{ClientCredentials, ClientDirectory};
 pub use clients::{
-    CheckedMetadata, Client, ClientCredentials, ClientMetadata, Registered, authenticate, check_metadata, find_client,
+    AUTH_METHODS, CheckedMetadata, Client, ClientKind, ClientMetadata, Registered, check_metadata, find_client,
     register,
 };
 pub use connectors::{Connector, list as list_connectors, list_in as list_connectors_in, rebind, remove};
@@ -32,7 +40,9 @@ pub use device::{
     start_device,
 };
 pub use error::{ErrorCode, OAuthError};
+pub use id_token::{ID_TOKEN_TTL_SECS, IdTokens, UserInfo, UserInfoError, userinfo};
 pub use lifetime::Lifetime;
+pub use metadata_document::{ClientDocuments, MAX_DOCUMENT_BYTES, cache_lifetime, check_client_id_url, is_document_id};
 pub use pkce::CodeChallenge;
 pub use redirect::RedirectUri;
 pub use tokens::{AccessGrant, TokenResponse, exchange_code, refresh, revoke_token, verify_access};

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    ACCESS_TTL, CodeChallenge, ErrorCode, OAuthError, REISSUE_WINDOW, check_resource,
+    ACCESS_TTL, CodeChallenge, ErrorCode, IdTokens, OAuthError, REISSUE_WINDOW, check_resource,
     clients::Client,
     secret::{self, ACCESS_PREFIX, CODE_PREFIX, REFRESH_PREFIX},
 };
@@ -34,6 +34,9 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// OpenID Connect: present when the scopes include `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// A grant about to be stored.
@@ -121,6 +124,7 @@ async fn issue(
         expires_in: (access_expires - now).max(0) / 1000,
         refresh_token: refresh,
         scope: access_scopes.to_stored(),
+        id_token: None,
     })
 }
 
@@ -168,6 +172,7 @@ pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str, actor: O
 /// The authorization-code grant (RFC 6749 §4.1.3 with PKCE).
 pub async fn exchange_code(
     db: &Db,
+    oidc: &IdTokens,
     client: &Client,
     code: Option<&str>,
     redirect_uri: Option<&str>,
@@ -181,7 +186,7 @@ pub async fn exchange_code(
     let digest = secret::digest(code);
     let row = sqlx::query(
         "SELECT client_id, user_id, workspace_id, redirect_uri, scopes, code_challenge, resource, grant_expires_at,
-                expires_at, used_at, grant_id
+                expires_at, used_at, grant_id, nonce
          FROM oauth_codes WHERE digest = $1",
     )
     .bind(&digest)
@@ -230,7 +235,7 @@ pub async fn exchange_code(
     let scopes: String = row.try_get("scopes")?;
     let workspace_id: String = row.try_get("workspace_id")?;
     let user_id: String = row.try_get("user_id")?;
-    let response = create_grant(
+    let mut response = create_grant(
         &mut tx,
         NewGrant {
             id: &grant_id,
@@ -246,12 +251,15 @@ pub async fn exchange_code(
     )
     .await?;
     tx.commit().await?;
+    let nonce: Option<String> = row.try_get("nonce")?;
+    oidc.attach(db, &mut response, &user_id, &client.id, nonce.as_deref()).await?;
     Ok(response)
 }
 
 /// The refresh-token grant (RFC 6749 §6), with rotation and reuse detection.
 pub async fn refresh(
     db: &Db,
+    oidc: &IdTokens,
     client: &Client,
     token: Option<&str>,
     scope: Option<&str>,
@@ -274,7 +282,7 @@ pub async fn refresh(
     for _ in 0..2 {
         let row = sqlx::query(
             "SELECT t.revoked_at, t.replaced_at, t.reissue_salt, g.id AS grant_id, g.client_id, g.scopes AS grant_scopes,
-                    g.resource, g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at
+                    g.resource, g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at, g.user_id
              FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
              WHERE t.digest = $1 AND t.kind = 'refresh'",
         )
@@ -286,6 +294,7 @@ pub async fn refresh(
         if row.try_get::<String, _>("client_id")? != client.id {
             return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
         }
+        let user_id: String = row.try_get::<Option<String>, _>("user_id")?.unwrap_or_default();
         let now = now_ms();
         if row.try_get::<Option<Millis>, _>("grant_revoked_at")?.is_some() {
             return Err(OAuthError::invalid_grant("this connection has been removed; connect again"));
@@ -321,7 +330,9 @@ pub async fn refresh(
             if now - replaced_at <= REISSUE_WINDOW
                 && let Some(salt) = salt
             {
-                return reissued(db, token, &salt).await;
+                let mut response = reissued(db, token, &salt).await?;
+                oidc.attach(db, &mut response, &user_id, &client.id, None).await?;
+                return Ok(response);
             }
             revoke_grant(db, &grant_id, "a replaced refresh token was used again", None).await?;
             return Err(OAuthError::invalid_grant(
@@ -346,9 +357,10 @@ pub async fn refresh(
         }
         let access = secret::derive(ACCESS_PREFIX, token, "access", &salt);
         let next = secret::derive(REFRESH_PREFIX, token, "refresh", &salt);
-        let response =
+        let mut response =
             issue(&mut tx, &grant_id, &access_scopes, &grant_scopes, grant_expires_at, access, Some(next)).await?;
         tx.commit().await?;
+        oidc.attach(db, &mut response, &user_id, &client.id, None).await?;
         return Ok(response);
     }
     Err(OAuthError::invalid_grant("the refresh token is being used concurrently; retry"))
@@ -370,6 +382,7 @@ async fn reissued(db: &Db, token: &str, salt: &str) -> Result<TokenResponse, OAu
         expires_in: (expires_at - now_ms()).max(0) / 1000,
         refresh_token: Some(next),
         scope: row.try_get("scopes")?,
+        id_token: None,
     })
 }
 

@@ -1,12 +1,15 @@
 //! Webhook URLs: http or https, a host, no credentials; and the check that the host does not
-//! resolve to a private, loopback or link-local address (unless the operator allows it), so a
-//! webhook cannot be aimed at the server's own network.
+//! resolve to a private or loopback address (unless the operator allows it) or a link-local one
+//! (never), so a webhook cannot be aimed at the server's own network: the rules of `crate::net`.
 
 use std::net::IpAddr;
 
 use url::Url;
 
-use crate::error::{CoreError, CoreResult};
+use crate::{
+    error::{CoreError, CoreResult},
+    net::AddressRules,
+};
 
 /// A URL deliveries may be sent to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +43,9 @@ impl WebhookUrl {
         self.0.as_str()
     }
 
-    /// Resolves the host and refuses private addresses unless `allow_private`.
+    /// Resolves the host and refuses what the address rules refuse (private addresses unless
+    /// `allow_private`; link-local and special-use ones always), for an answer when the URL is
+    /// saved. Deliveries are checked again on every connection by the worker's guarded client.
     pub async fn check_reachable(&self, allow_private: bool) -> CoreResult<()> {
         let host = self.0.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = self.0.port_or_known_default().unwrap_or(443);
@@ -55,43 +60,24 @@ impl WebhookUrl {
         if addresses.is_empty() {
             return Err(CoreError::invalid("url", format!("The host {host} cannot be resolved.")));
         }
-        if !allow_private && let Some(ip) = addresses.iter().find(|ip| is_private(ip)) {
+        let rules = rules(allow_private);
+        if let Some(why) = addresses.iter().find_map(|ip| rules.refusal(*ip)) {
             return Err(CoreError::invalid(
                 "url",
-                format!(
-                    "The URL points at a private address ({ip}). Use a public URL; the operator can allow private ones with GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE=true."
-                ),
+                format!("The URL points at an address Gatehouse does not send to: {why}."),
             ));
         }
         Ok(())
     }
 }
 
-/// Loopback, private (RFC 1918, ULA), link-local, shared (CGNAT), unspecified, multicast, or
-/// broadcast: anything that is not a public unicast address.
-pub fn is_private(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(&IpAddr::V4(v4)))
-        }
+/// The address rules of webhook deliveries.
+pub fn rules(allow_private: bool) -> AddressRules {
+    let setting = "GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE=true";
+    if allow_private {
+        AddressRules::private_allowed(setting)
+    } else {
+        AddressRules { setting, ..AddressRules::PUBLIC }
     }
 }
 
@@ -105,23 +91,15 @@ mod tests {
         assert!(WebhookUrl::parse("ftp://example.com").is_err());
         assert!(WebhookUrl::parse("example.com/x").is_err());
         assert!(WebhookUrl::parse("https://u:p@example.com").is_err());
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.5.5",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(is_private(&private.parse().expect("ip")), "{private}");
+        let public_only = rules(false);
+        for private in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fd00::1", "::ffff:10.0.0.1"]
+        {
+            assert!(public_only.refusal(private.parse().expect("ip")).is_some(), "{private}");
         }
+        assert!(rules(true).refusal("10.1.2.3".parse().expect("ip")).is_none());
+        assert!(rules(true).refusal("169.254.169.254".parse().expect("ip")).is_some(), "metadata is never allowed");
         for public in ["93.184.216.34", "2606:4700::1111"] {
-            assert!(!is_private(&public.parse().expect("ip")), "{public}");
+            assert!(public_only.refusal(public.parse().expect("ip")).is_none(), "{public}");
         }
     }
 }

@@ -10,7 +10,7 @@ mod deliveries;
 mod notices;
 pub mod signing;
 
-pub use address::{WebhookUrl, is_private};
+pub use address::{WebhookUrl, rules as address_rules};
 pub use deliveries::{Delivery, Due, claim_due, fan_out, record_attempt, redeliver, send_test};
 pub use notices::{notify_expiring_keys, notify_usage_thresholds, set_usage_threshold, usage_threshold};
 

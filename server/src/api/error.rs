@@ -19,6 +19,19 @@ pub struct ApiError {
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
+impl ApiError {
+    /// 503 `UNAVAILABLE`: something Gatehouse depends on did not answer; not the client's fault.
+    pub fn unavailable(message: &str) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "UNAVAILABLE",
+            message: message.to_owned(),
+            next_action: "Retry in a few seconds; if it persists, the Gatehouse operator should check /readyz.".into(),
+            headers: Vec::new(),
+        }
+    }
+}
+
 impl From<AuthFailure> for ApiError {
     fn from(failure: AuthFailure) -> Self {
         auth_error(failure, "")
@@ -26,7 +39,7 @@ impl From<AuthFailure> for ApiError {
 }
 
 /// An authentication failure as an API error. With a public URL, 401 challenges point at the
-/// protected resource metadata, as the MCP authorization spec asks.
+/// protected resource metadata and name the scopes to ask for, as the MCP authorization spec asks.
 pub fn auth_error(failure: AuthFailure, public_url: &str) -> ApiError {
     let status = match &failure {
         AuthFailure::Revoked { .. } => StatusCode::GONE,
@@ -40,7 +53,10 @@ pub fn auth_error(failure: AuthFailure, public_url: &str) -> ApiError {
         let metadata = if public_url.is_empty() {
             String::new()
         } else {
-            format!(", resource_metadata=\"{public_url}/.well-known/oauth-protected-resource/mcp\"")
+            format!(
+                ", resource_metadata=\"{public_url}/.well-known/oauth-protected-resource/mcp\", scope=\"{}\"",
+                crate::mcp::metadata::challenge_scopes()
+            )
         };
         let value = format!(
             "Bearer realm=\"gatehouse\"{metadata}, error=\"invalid_token\", error_description=\"{description}\""

@@ -3,12 +3,12 @@
 //! extensions to the tools.
 //!
 //! For an OAuth bearer, a `tools/call` (or `resources/read`) its scopes do not cover is answered
-//! here with the MCP authorization spec's step-up: HTTP 403 with
+//! with the MCP authorization spec's step-up: HTTP 403 with
 //! `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`, so the host can ask the
-//! person for more. An API key gets the typed tool error from the tool layer instead.
+//! person for more ([`step_up`], called by [`super::wire`], which reads the body once). An API key
+//! gets the typed tool error from the tool layer instead.
 
 use axum::{
-    body::{Body, to_bytes},
     extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -17,24 +17,16 @@ use gatehouse_core::{keys::Principal, scopes::Scope};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::Value;
 
-use super::{MAX_MCP_BODY_BYTES, catalog::required_scope};
+use super::catalog::required_scope;
 use crate::{
     api::error::{ApiError, auth_error},
     state::AppState,
 };
 
-pub async fn require_bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_bearer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
     match state.keys.verify_header(header).await {
         Ok(principal) => {
-            let mut request = if principal.is_oauth() {
-                match step_up(&state.config.public_url, &principal, request).await {
-                    Ok(request) => request,
-                    Err(response) => return response,
-                }
-            } else {
-                request
-            };
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
@@ -42,31 +34,12 @@ pub async fn require_bearer(State(state): State<AppState>, request: Request, nex
     }
 }
 
-/// Reads the JSON-RPC message; refuses it with 403 `insufficient_scope` when it calls what the
-/// token's scopes do not cover, and otherwise hands it on unchanged.
-async fn step_up(public_url: &str, p: &Principal, request: Request) -> Result<Request, Response> {
-    if request.method() != http::Method::POST {
-        return Ok(request);
-    }
-    let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, MAX_MCP_BODY_BYTES).await.map_err(|_| {
-        ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "PAYLOAD_TOO_LARGE",
-            message: format!("The message is larger than {} KiB.", MAX_MCP_BODY_BYTES / 1024),
-            next_action: "Send a smaller message; upload large files in parts.".into(),
-            headers: Vec::new(),
-        }
-        .into_response()
-    })?;
-    if let Some((what, required)) = needed_scope(&bytes)
-        && !p.scopes.contains(required)
-    {
-        return Err(insufficient_scope(public_url, p, &what, required));
-    }
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+/// For an OAuth bearer: 403 `insufficient_scope` when the JSON-RPC message calls what the token's
+/// scopes do not cover; `None` lets it through.
+pub fn step_up(public_url: &str, p: &Principal, body: &[u8]) -> Option<Response> {
+    let (what, required) = needed_scope(body)?;
+    (!p.scopes.contains(required)).then(|| insufficient_scope(public_url, p, &what, required))
 }
-
 /// The scope a JSON-RPC message needs: a tool's, or `runs:read` for reading a run resource.
 fn needed_scope(body: &[u8]) -> Option<(String, Scope)> {
     let message: Value = serde_json::from_slice(body).ok()?;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog;
 pub mod metadata;
 pub mod server;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
     Router::new()
         .nest_service("/mcp", service)
+        // Outermost first: the credential, then the JSON-RPC edge rmcp leaves open, then rmcp.
+        .layer(middleware::from_fn_with_state(state.clone(), wire::json_rpc_edge))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer))
         .route("/.well-known/oauth-protected-resource", get(metadata::protected_resource))
         .route("/.well-known/oauth-protected-resource/mcp", get(metadata::protected_resource))

@@ -559,6 +559,11 @@ impl GatehouseMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for GatehouseMcp {
+    /// What `server/discover` and version negotiation name: the revisions served on Streamable HTTP.
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [rmcp::model::ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(super::wire::SUPPORTED_VERSIONS)
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
             .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))

@@ -24,8 +24,9 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
         code_challenge: params.owned("code_challenge"),
         code_challenge_method: params.owned("code_challenge_method"),
         resource: params.owned("resource"),
+        nonce: params.owned("nonce"),
     };
-    match oauth::start(&state.db, request, &state.config.public_url).await {
+    match oauth::start(&state.db, &state.clients, request, &state.config.public_url).await {
         Ok(id) => Redirect::to(&format!("/oauth/consent/{id}")).into_response(),
         Err(AuthorizeError::Page(message)) => error_page(&message),
         Err(AuthorizeError::Redirect(url)) => Redirect::to(&url).into_response(),

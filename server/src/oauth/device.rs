@@ -27,7 +27,10 @@ pub async fn device_authorization(State(state): State<AppState>, headers: Header
 
 async fn start(state: &AppState, headers: &HeaderMap, body: Body) -> Result<DeviceAuthorization, OAuthError> {
     let params = form(headers, body).await?;
-    let client = oauth::authenticate(&state.db, &client_credentials(headers, &params)?).await?;
+    let client = state
+        .clients
+        .authenticate(&state.db, &client_credentials(headers, &params)?, "/oauth/device_authorization")
+        .await?;
     if let Err(wait) = state.oauth_limits.check(&format!("device:{}", client.id), STARTS_PER_MINUTE).await {
         let mut e = OAuthError::new(ErrorCode::SlowDown, "too many device authorizations for this client; retry later");
         e.retry_after = Some(gatehouse_core::keys::retry_after_secs(wait) as i64);

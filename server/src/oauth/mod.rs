@@ -1,6 +1,7 @@
-//! The OAuth authorization server's HTTP face: metadata (RFC 8414), registration (RFC 7591), the
-//! authorization endpoint, the token endpoint (codes, refresh, device codes), revocation
-//! (RFC 7009) and device authorization (RFC 8628). The consent and device verification pages are
+//! The OAuth authorization server's HTTP face: metadata (RFC 8414 and OpenID Connect Discovery),
+//! the signing keys (`/.well-known/jwks.json`), registration (RFC 7591), the authorization
+//! endpoint, the token endpoint (codes, refresh, device codes), userinfo, revocation (RFC 7009)
+//! and device authorization (RFC 8628). The consent and device verification pages are
 //! dashboard pages; these endpoints sit beside `/v1`, outside the cookie-authenticated router.
 //!
 //! The endpoints a browser-based MCP client calls across origins answer CORS requests: none of
@@ -9,12 +10,14 @@
 mod authorize;
 mod device;
 mod error;
-mod metadata;
+mod jwks;
+pub mod metadata;
 mod page;
 pub mod params;
 mod register;
 mod revoke;
 mod token;
+mod userinfo;
 
 use axum::{
     Router,
@@ -41,6 +44,10 @@ pub fn router() -> Router<AppState> {
     let machine = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata::authorization_server))
         .route("/.well-known/oauth-authorization-server/mcp", get(metadata::authorization_server))
+        .route("/.well-known/openid-configuration", get(metadata::authorization_server))
+        .route("/.well-known/openid-configuration/mcp", get(metadata::authorization_server))
+        .route("/.well-known/jwks.json", get(jwks::jwks))
+        .route("/oauth/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/oauth/register", post(register::register))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))

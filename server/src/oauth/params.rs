@@ -1,6 +1,6 @@
 //! Reading OAuth requests: form bodies (`application/x-www-form-urlencoded`) and queries, where
-//! a repeated parameter is an error (RFC 6749 §3.1), and client credentials from the body or an
-//! `Authorization: Basic` header (RFC 6749 §2.3.1).
+//! a repeated parameter is an error (RFC 6749 §3.1), and client credentials from the body, an
+//! `Authorization: Basic` header (RFC 6749 §2.3.1), or a client assertion (RFC 7523).
 
 use std::collections::HashMap;
 
@@ -60,8 +60,15 @@ pub fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<Client
             client_id: params.owned("client_id"),
             client_secret: params.owned("client_secret"),
             basic: false,
+            assertion_type: params.owned("client_assertion_type"),
+            assertion: params.owned("client_assertion"),
         });
     };
+    if params.get("client_assertion").is_some() {
+        return Err(OAuthError::invalid_request(
+            "use one client authentication method: Basic or client_assertion, not both",
+        ));
+    }
     let bad = || {
         OAuthError::new(
             gatehouse_core::oauth::ErrorCode::InvalidClient,
@@ -88,7 +95,13 @@ pub fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<Client
             "client_id in the body differs from the one in the Authorization header",
         ));
     }
-    Ok(ClientCredentials { client_id: Some(id), client_secret: decode(secret), basic: true })
+    Ok(ClientCredentials {
+        client_id: Some(id),
+        client_secret: decode(secret),
+        basic: true,
+        assertion_type: None,
+        assertion: None,
+    })
 }
 
 #[cfg(test)]

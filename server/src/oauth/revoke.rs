@@ -18,7 +18,8 @@ use crate::state::AppState;
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let result: Result<(), OAuthError> = async {
         let params = form(&headers, body).await?;
-        let client = oauth::authenticate(&state.db, &client_credentials(&headers, &params)?).await?;
+        let client =
+            state.clients.authenticate(&state.db, &client_credentials(&headers, &params)?, "/oauth/revoke").await?;
         let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         oauth::revoke_token(&state.db, &client, token).await
     }

@@ -26,12 +26,14 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
 async fn grant(state: &AppState, headers: &HeaderMap, body: Body) -> Result<TokenResponse, OAuthError> {
     let params = form(headers, body).await?;
     let grant_type = params.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
-    let client = oauth::authenticate(&state.db, &client_credentials(headers, &params)?).await?;
+    let client = state.clients.authenticate(&state.db, &client_credentials(headers, &params)?, "/oauth/token").await?;
     let db = &state.db;
+    let oidc = &state.id_tokens();
     let response = match grant_type {
         "authorization_code" => {
             oauth::exchange_code(
                 db,
+                oidc,
                 &client,
                 params.get("code"),
                 params.get("redirect_uri"),
@@ -41,7 +43,8 @@ async fn grant(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Toke
             .await
         }
         "refresh_token" => {
-            oauth::refresh(db, &client, params.get("refresh_token"), params.get("scope"), params.get("resource")).await
+            oauth::refresh(db, oidc, &client, params.get("refresh_token"), params.get("scope"), params.get("resource"))
+                .await
         }
         DEVICE_GRANT => {
             if !client.allows_grant(DEVICE_GRANT) {
@@ -50,7 +53,7 @@ async fn grant(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Toke
                     "this client did not register the device_code grant",
                 ));
             }
-            oauth::poll_device(db, &client, params.get("device_code")).await
+            oauth::poll_device(db, oidc, &client, params.get("device_code")).await
         }
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
