@@ -53,6 +53,12 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
+    /// The server key that seals stored secrets: generate one, show its id, reseal after a rotation.
+    #[command(subcommand)]
+    SecretKey(admin::SecretKeyCommand),
+    /// The signing keys of ID tokens and identity assertions (/.well-known/jwks.json).
+    #[command(subcommand)]
+    SigningKey(admin::SigningKeyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +130,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             with_db(&cli.global, |db| async move { admin::workspace_cmd(&db, command).await }).await
         }
         Command::Key(command) => with_db(&cli.global, |db| async move { admin::key(&db, command).await }).await,
+        Command::SecretKey(admin::SecretKeyCommand::Generate) => {
+            admin::secret_key(None, &crate::config::key_source(&cli.global), admin::SecretKeyCommand::Generate).await
+        }
+        Command::SecretKey(command) => {
+            let source = crate::config::key_source(&cli.global);
+            with_db(&cli.global, |db| async move { admin::secret_key(Some(&db), &source, command).await }).await
+        }
+        Command::SigningKey(command) => {
+            let source = crate::config::key_source(&cli.global);
+            with_db(&cli.global, |db| async move { admin::signing_key(&db, &source, command).await }).await
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct ConsentView {
     pub client_uri: Option<String>,
     pub redirect_host: String,
     pub redirect_uri: String,
+    /// The host a metadata-document client was fetched from (verified); `None` for a client that
+    /// registered itself, whose name is unverified.
+    pub verified_host: Option<String>,
     pub scopes: Vec<ScopeInfo>,
     /// pending, approved, denied or expired.
     pub status: String,
@@ -92,6 +95,7 @@ pub async fn load_consent(id: String) -> Result<ConsentView, AppError> {
         client_uri: request.client_uri,
         redirect_host: request.redirect_host,
         redirect_uri: request.redirect_uri,
+        verified_host: request.verified_host,
         scopes: scope_infos(&request.scopes),
         status: status.to_owned(),
         workspaces: choices(&ctx.db, &user_id).await?,

@@ -111,6 +111,26 @@ fn Consent(
         <h1 class="text-xl font-semibold text-slate-900" data-testid="consent-title">
             {format!("{} wants to connect to Gatehouse", request.client_name)}
         </h1>
+        {match request.verified_host.clone() {
+            Some(verified) => view! {
+                <p class="mt-2 flex items-center gap-2 text-sm text-slate-700" data-testid="consent-identity">
+                    <span class="inline-flex items-center gap-1 rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-800 ring-1 ring-emerald-200" data-testid="consent-verified">
+                        <span aria-hidden="true">"✓"</span>"Verified"
+                    </span>
+                    <span>"This app is identified by "<strong class="font-semibold">{verified.clone()}</strong>", where Gatehouse read its details."</span>
+                </p>
+            }
+                .into_any(),
+            None => view! {
+                <p class="mt-2 flex items-center gap-2 text-sm text-slate-700" data-testid="consent-identity">
+                    <span class="inline-flex items-center rounded-full bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-900 ring-1 ring-amber-200" data-testid="consent-unverified">
+                        "Unverified"
+                    </span>
+                    <span>{format!("The name \u{201c}{}\u{201d} is chosen by the app itself; Gatehouse cannot confirm it.", request.client_name)}</span>
+                </p>
+            }
+                .into_any(),
+        }}
         <div class="mt-4 rounded-xl border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
             <p>
                 "After you decide, you go back to "
@@ -119,7 +139,11 @@ fn Consent(
                 "."
             </p>
             <p class="mt-1 text-xs text-amber-800">
-                {format!("The name \u{201c}{}\u{201d} is chosen by the app itself. Approve only if you started this connection from {host}.", request.client_name)}
+                {if loopback {
+                    "Any program on this computer can receive that answer. Approve only if you started this connection yourself, just now.".to_owned()
+                } else {
+                    format!("Approve only if you started this connection from {host}.")
+                }}
             </p>
         </div>
         <p class="mt-4 text-sm text-slate-600">"Signed in as " <span class="font-medium text-slate-900">{request.email.clone()}</span></p>

@@ -239,7 +239,7 @@ async fn agent_specs_are_validated_with_pointers(engine: Engine) {
 }
 
 /// A workspace with one live key of `scopes`; returns (slug, key).
-async fn key_with(app: &TestApp, scopes: &[&str]) -> (String, String) {
+pub async fn key_with(app: &TestApp, scopes: &[&str]) -> (String, String) {
     let slug = app.sign_up(&unique_email("mcp")).await;
     let mut form = vec![("slug", slug.as_str()), ("name", "mcp"), ("environment", "live"), ("expiry", "30d")];
     form.extend(scopes.iter().map(|s| ("scopes[]", *s)));

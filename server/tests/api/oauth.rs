@@ -32,7 +32,7 @@ both_engines!(
     clients_that_never_complete_a_grant_are_removed,
 );
 
-const REDIRECT: &str = "http://127.0.0.1:8976/callback";
+pub const REDIRECT: &str = "http://127.0.0.1:8976/callback";
 
 pub struct Client {
     pub id: String,
@@ -45,7 +45,7 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-async fn register(app: &TestApp, metadata: Value) -> (u16, Value) {
+pub async fn register(app: &TestApp, metadata: Value) -> (u16, Value) {
     let res = app.client.post(app.url("/oauth/register")).json(&metadata).send().await.expect("POST");
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
@@ -62,15 +62,15 @@ pub async fn public_client(app: &TestApp) -> Client {
     Client { id: body["client_id"].as_str().expect("client_id").to_owned(), secret: None }
 }
 
-async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> Response {
+pub async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> Response {
     app.client.get(app.url("/oauth/authorize")).query(query).send().await.expect("GET")
 }
 
-fn location(res: &Response) -> String {
+pub fn location(res: &Response) -> String {
     res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
-fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+pub fn query_of(url: &str) -> std::collections::HashMap<String, String> {
     url::Url::parse(url).expect("url").query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
@@ -96,13 +96,13 @@ pub async fn consent_id(app: &TestApp, client: &Client, scope: &str, challenge: 
 }
 
 /// Approves on the consent page's server function; returns the redirect URL.
-async fn approve(app: &TestApp, id: &str, slug: &str, lifetime: &str) -> String {
+pub async fn approve(app: &TestApp, id: &str, slug: &str, lifetime: &str) -> String {
     let res = app.call("/api/oauth/approve", &[("id", id), ("workspace", slug), ("lifetime", lifetime)]).await;
     assert_eq!(res.status(), 200, "approve: {}", res.text().await.unwrap_or_default());
     location(&res)
 }
 
-async fn token(app: &TestApp, form: &[(&str, &str)]) -> (u16, HeaderMap, Value) {
+pub async fn token(app: &TestApp, form: &[(&str, &str)]) -> (u16, HeaderMap, Value) {
     let res = app.client.post(app.url("/oauth/token")).form(form).send().await.expect("POST");
     let status = res.status().as_u16();
     let headers = res.headers().clone();

@@ -1,40 +1,15 @@
-//! Admin subcommands for scripts: create users, workspaces and keys, list and revoke keys.
-//! Output is plain text; where a command creates a secret, it is alone on stdout's last line.
+//! `gatehouse key …`: create, list and revoke API keys.
 
-use std::io::IsTerminal;
-
-use anyhow::{Context, anyhow, bail};
+use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use gatehouse_core::{
     CoreError, Db,
-    accounts::{self, Email, Password},
     clock::now_ms,
     keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
     scopes::ScopeSet,
-    workspaces::{self, WorkspaceName},
 };
 
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create an account (and its personal workspace). The password comes from
-    /// GATEHOUSE_PASSWORD, or is asked for on a terminal.
-    Create {
-        #[arg(long)]
-        email: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum WorkspaceCommand {
-    /// Create a workspace owned by an existing account; prints the workspace's slug.
-    Create {
-        #[arg(long)]
-        name: String,
-        /// Email of the account that will own it.
-        #[arg(long)]
-        owner: String,
-    },
-}
+use super::{explain, workspace};
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
@@ -76,58 +51,6 @@ pub struct KeyCreateArgs {
     /// Requests per minute for this key (1 to 1000000); the workspace default without it.
     #[arg(long)]
     pub rate_limit: Option<i64>,
-}
-
-/// Turns a domain error into a message for the terminal.
-fn explain(err: CoreError) -> anyhow::Error {
-    match err {
-        CoreError::Invalid { field, message } => anyhow!("{field}: {message}"),
-        CoreError::NotFound => anyhow!("not found"),
-        other => anyhow!(other),
-    }
-}
-
-async fn workspace(db: &Db, slug: &str) -> anyhow::Result<workspaces::Workspace> {
-    workspaces::find_by_slug(db, slug).await.map_err(|e| match e {
-        CoreError::NotFound => anyhow!("no workspace has the slug {slug:?}"),
-        other => explain(other),
-    })
-}
-
-pub async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
-    match command {
-        UserCommand::Create { email } => {
-            let email = Email::parse(&email).map_err(explain)?;
-            let password = match std::env::var("GATEHOUSE_PASSWORD") {
-                Ok(p) => p,
-                Err(_) if std::io::stdin().is_terminal() => {
-                    rpassword::prompt_password("Password (12 characters or more): ")
-                        .context("cannot read the password")?
-                }
-                Err(_) => bail!("set GATEHOUSE_PASSWORD, or run on a terminal to be asked for the password"),
-            };
-            let password = Password::parse(&password).map_err(explain)?;
-            let (user, workspace) = accounts::sign_up(db, email, password).await.map_err(explain)?;
-            println!("created user {} ({}) with workspace {}", user.email, user.id, workspace.slug);
-            Ok(())
-        }
-    }
-}
-
-pub async fn workspace_cmd(db: &Db, command: WorkspaceCommand) -> anyhow::Result<()> {
-    match command {
-        WorkspaceCommand::Create { name, owner } => {
-            let name = WorkspaceName::parse(&name).map_err(explain)?;
-            let email = Email::parse(&owner).map_err(explain)?;
-            let user = accounts::find_user_by_email(db, &email)
-                .await
-                .map_err(explain)?
-                .ok_or_else(|| anyhow!("no account uses {}; create it with `gatehouse user create`", email.as_str()))?;
-            let workspace = workspaces::create(db, &user.id, name).await.map_err(explain)?;
-            println!("{}", workspace.slug);
-            Ok(())
-        }
-    }
 }
 
 pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
