@@ -13,8 +13,8 @@ export function uniqueEmail(name) {
   return `${name}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@example.com`;
 }
 
-/** Starts a server; resolves with { url, stop }. */
-export async function startServer() {
+/** Starts a server (with extra environment, if given); resolves with { url, stop }. */
+export async function startServer(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   const bin = process.env.GATEHOUSE_BIN ?? 'target/debug/gatehouse';
   const child = spawn(bin, ['serve'], {
@@ -25,6 +25,7 @@ export async function startServer() {
       GATEHOUSE_SITE_ROOT: process.env.GATEHOUSE_SITE_ROOT ?? 'target/site',
       RUST_LOG: 'info',
       NO_COLOR: '1',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -107,10 +108,10 @@ export async function signOut(page) {
  * Registers hooks that start a server and a browser for the test file; the returned object's
  * `server` and `browser` are set once they run.
  */
-export function serverAndBrowser() {
+export function serverAndBrowser(extraEnv = {}) {
   const env = { server: undefined, browser: undefined };
   before(async () => {
-    env.server = await startServer();
+    env.server = await startServer(typeof extraEnv === 'function' ? extraEnv() : extraEnv);
     env.browser = await launchBrowser();
   });
   after(async () => {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs whatever is missing to build Gatehouse, and skips what is already there:
 # the wasm target, wasm-bindgen-cli (pinned to the wasm-bindgen crate in Cargo.lock), and the npm
-# tools (Tailwind CSS, wasm-opt, playwright-core). With `--test` it also makes sure Debian's
-# Chromium is installed and PostgreSQL and Redis are running, for the test suite.
+# tools (Tailwind CSS, wasm-opt, playwright-core, the MCP SDKs). With `--test` it also makes sure
+# Debian's Chromium and openssl are installed, PostgreSQL and Redis are running, and the Python MCP
+# SDK is in .venv, for the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -39,6 +40,17 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if $want_test; then
+  # The Python MCP SDK for the browser/SDK tests, pinned in end2end/python/requirements.txt.
+  if [ ! -x .venv/bin/python ] || [ end2end/python/requirements.txt -nt .venv/.installed ]; then
+    step "installing the Python MCP SDK into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r end2end/python/requirements.txt
+    touch .venv/.installed
+  fi
+  if ! command -v openssl >/dev/null; then
+    step "installing openssl (the browser tests make a test certificate authority with it)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     step "installing Debian's Chromium for the browser tests"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
