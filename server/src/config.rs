@@ -199,7 +199,7 @@ mod tests {
         assert_eq!(data_dir(&global("postgres://u@h/db", None)), PathBuf::from("data"));
         assert_eq!(data_dir(&global("postgres://u@h/db", Some("/srv/g"))), PathBuf::from("/srv/g"));
         assert!(
-            matches!(key_source(&global("sqlite://x.db", None)), KeySource::File(p) if p == PathBuf::from("./secret.key"))
+            matches!(key_source(&global("sqlite://x.db", None)), KeySource::File(p) if p == std::path::Path::new("./secret.key"))
         );
         let mut with_key = global("sqlite://x.db", None);
         with_key.secret_key = Some("k".into());

@@ -209,7 +209,7 @@ fn document_metadata(client_id: &str, url: &Url, document: Value) -> Result<supe
     if object.contains_key("client_secret") || object.contains_key("client_secret_expires_at") {
         return Err("it carries a client_secret; a metadata document must not hold a shared secret".into());
     }
-    if !object.get("redirect_uris").is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty())) {
+    if object.get("redirect_uris").is_none_or(|r| r.as_array().is_none_or(Vec::is_empty)) {
         return Err("it has no redirect_uris".into());
     }
     let mut metadata: ClientMetadata = serde_json::from_value(document.clone())

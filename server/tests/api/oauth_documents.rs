@@ -269,14 +269,14 @@ async fn bad_metadata_documents_are_refused_and_nothing_is_stored(engine: Engine
     for url in
         ["https://169.254.169.254/latest/client.json", "https://10.0.0.1/client.json", "http://localhost/client.json"]
     {
-        let (status, page) = start(&app, url, "agents:read", &challenge, &[]).await.expect_err(url);
+        let (status, page) = start(app, url, "agents:read", &challenge, &[]).await.expect_err(url);
         assert_eq!(status, 400, "{url}: {page}");
     }
 
     // A redirect URI the document does not list: an error page, never a redirect there.
     site.set("/client.json", Reply::json(&good));
     let res = authorize(
-        &app,
+        app,
         &[
             ("client_id", &id),
             ("redirect_uri", "http://127.0.0.1:9999/elsewhere"),
@@ -293,16 +293,16 @@ async fn bad_metadata_documents_are_refused_and_nothing_is_stored(engine: Engine
     // A failed fetch is not cached: once the document is fixed, the next request uses it.
     site.set("/flaky.json", Reply { status: 500, headers: Vec::new(), body: Vec::new() });
     let flaky = site.url("/flaky.json");
-    assert!(start(&app, &flaky, "agents:read", &challenge, &[]).await.is_err());
+    assert!(start(app, &flaky, "agents:read", &challenge, &[]).await.is_err());
     let mut fixed = good.clone();
     fixed["client_id"] = json!(flaky);
     site.set("/flaky.json", Reply::json(&fixed));
-    assert!(start(&app, &flaky, "agents:read", &challenge, &[]).await.is_ok());
+    assert!(start(app, &flaky, "agents:read", &challenge, &[]).await.is_ok());
     assert_eq!(site.hits("/flaky.json"), 2);
 
     // A client may not authenticate with a secret it was never given.
     let (status, _, body) = token(
-        &app,
+        app,
         &[("grant_type", "authorization_code"), ("code", "gac_x"), ("client_id", &flaky), ("client_secret", "guess")],
     )
     .await;
