@@ -80,6 +80,26 @@ export async function hydrated(page) {
   await page.waitForSelector('html[data-hydrated="true"]', { timeout: 20_000 });
 }
 
+/** Signs up over HTTP and creates a live key through the dashboard's server function; resolves with { slug, key }. */
+export async function signUpWithKey(base, scopes, name = 'e2e') {
+  const form = (pairs) => new URLSearchParams(pairs);
+  const signedUp = await fetch(`${base}/api/auth/sign_up`, {
+    method: 'POST',
+    body: form([['email', uniqueEmail(name)], ['password', PASSWORD]]),
+    redirect: 'manual',
+  });
+  if (signedUp.status !== 200) throw new Error(`sign-up failed: ${signedUp.status}`);
+  const cookie = signedUp.headers.get('set-cookie').split(';')[0];
+  const slug = signedUp.headers.get('location').replace('/w/', '');
+  const created = await fetch(`${base}/api/keys/create`, {
+    method: 'POST',
+    headers: { cookie },
+    body: form([['slug', slug], ['name', name], ['environment', 'live'], ['expiry', '30d'], ...scopes.map((s) => ['scopes[]', s])]),
+  });
+  if (created.status !== 200) throw new Error(`key creation failed: ${created.status}`);
+  return { slug, key: (await created.json()).secret };
+}
+
 export async function signUp(page, base, email) {
   await page.goto(`${base}/signup`);
   await hydrated(page);

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startServer, uniqueEmail, PASSWORD } from './harness.mjs';
+import { startServer, signUpWithKey } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -14,25 +14,7 @@ after(async () => {
   await server?.stop();
 });
 
-/** Signs up over HTTP and creates a key through the dashboard's server function. */
-async function createKey(scopes) {
-  const form = (pairs) => new URLSearchParams(pairs);
-  const signUp = await fetch(`${server.url}/api/auth/sign_up`, {
-    method: 'POST',
-    body: form([['email', uniqueEmail('sdk')], ['password', PASSWORD]]),
-    redirect: 'manual',
-  });
-  assert.equal(signUp.status, 200);
-  const cookie = signUp.headers.get('set-cookie').split(';')[0];
-  const slug = signUp.headers.get('location').replace('/w/', '');
-  const created = await fetch(`${server.url}/api/keys/create`, {
-    method: 'POST',
-    headers: { cookie },
-    body: form([['slug', slug], ['name', 'sdk'], ['environment', 'live'], ['expiry', '30d'], ...scopes.map((s) => ['scopes[]', s])]),
-  });
-  assert.equal(created.status, 200);
-  return { slug, key: (await created.json()).secret };
-}
+const createKey = (scopes) => signUpWithKey(server.url, scopes, 'sdk');
 
 function connect(key) {
   const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {

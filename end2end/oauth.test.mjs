@@ -9,51 +9,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { serverAndBrowser, newPage, hydrated, signUp, uniqueEmail, PASSWORD } from './harness.mjs';
+import { MemoryProvider } from './oauth-provider.mjs';
 
 const env = serverAndBrowser();
 // Nothing listens here: the browser's visit to it is answered by page.route().
 const REDIRECT = 'http://127.0.0.1:9/callback';
-
-/** An in-memory OAuth client provider, as an MCP host keeps one per server. */
-class MemoryProvider {
-  constructor() {
-    this.stored = {};
-    this.authUrl = undefined;
-  }
-  get redirectUrl() {
-    return REDIRECT;
-  }
-  get clientMetadata() {
-    return {
-      client_name: 'SDK Test Host',
-      redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.stored.client;
-  }
-  saveClientInformation(info) {
-    this.stored.client = info;
-  }
-  tokens() {
-    return this.stored.tokens;
-  }
-  saveTokens(tokens) {
-    this.stored.tokens = tokens;
-  }
-  redirectToAuthorization(url) {
-    this.authUrl = url;
-  }
-  saveCodeVerifier(verifier) {
-    this.stored.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.stored.verifier;
-  }
-}
 
 /** Visits an authorization URL in the page, approves (choosing `workspace` if given), and returns the URL the browser was sent back to. */
 async function approveIn(page, authUrl, { workspace, deny = false } = {}) {
@@ -120,7 +80,7 @@ async function newWorkspace(page, name) {
 
 test('the MCP TypeScript SDK discovers, registers, is approved, calls /mcp and refreshes', async () => {
   const base = env.server.url;
-  const provider = new MemoryProvider();
+  const provider = new MemoryProvider({ name: 'SDK Test Host', redirect: REDIRECT });
   const first = new Client({ name: 'sdk-oauth', version: '1.0.0' });
   await assert.rejects(first.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { authProvider: provider })), UnauthorizedError);
   assert.ok(provider.clientInformation()?.client_id?.startsWith('gcl_'), 'registered through DCR');

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
-import { startServer, launchBrowser, newPage, hydrated, signUp, uniqueEmail, PASSWORD } from './harness.mjs';
+import { startServer, launchBrowser, newPage, hydrated, signUp, signUpWithKey, uniqueEmail } from './harness.mjs';
+import { MemoryProvider } from './oauth-provider.mjs';
 import { makeTestTls, startSite } from './tls.mjs';
 
 const PYTHON = process.env.GATEHOUSE_PYTHON ?? '.venv/bin/python';
@@ -31,25 +32,7 @@ after(async () => {
   tls?.cleanup();
 });
 
-/** Signs up over HTTP and creates a key through the dashboard's server function. */
-async function createKey(scopes) {
-  const form = (pairs) => new URLSearchParams(pairs);
-  const signUpRes = await fetch(`${server.url}/api/auth/sign_up`, {
-    method: 'POST',
-    body: form([['email', uniqueEmail('sdk2')], ['password', PASSWORD]]),
-    redirect: 'manual',
-  });
-  assert.equal(signUpRes.status, 200);
-  const cookie = signUpRes.headers.get('set-cookie').split(';')[0];
-  const slug = signUpRes.headers.get('location').replace('/w/', '');
-  const created = await fetch(`${server.url}/api/keys/create`, {
-    method: 'POST',
-    headers: { cookie },
-    body: form([['slug', slug], ['name', 'sdk2'], ['environment', 'live'], ['expiry', '30d'], ...scopes.map((s) => ['scopes[]', s])]),
-  });
-  assert.equal(created.status, 200);
-  return { slug, key: (await created.json()).secret };
-}
+const createKey = (scopes) => signUpWithKey(server.url, scopes, 'sdk2');
 
 /** Runs the Python client; `onLine` sees each stdout line and may answer on stdin. Resolves with its JSON report. */
 function runPython(args, onLine = async () => {}) {
@@ -142,38 +125,7 @@ async function approveVerified(page, authUrl, name) {
 
 test('TypeScript SDK 2.x completes OAuth with a client ID metadata document; the consent page shows it verified', async () => {
   const clientId = publishDocument('/ts-host.json', 'TS Metadata Host');
-  const provider = {
-    stored: {},
-    authUrl: undefined,
-    get redirectUrl() {
-      return REDIRECT;
-    },
-    clientMetadataUrl: clientId,
-    get clientMetadata() {
-      return { client_name: 'TS Metadata Host', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-    },
-    clientInformation() {
-      return this.stored.client;
-    },
-    saveClientInformation(info) {
-      this.stored.client = info;
-    },
-    tokens() {
-      return this.stored.tokens;
-    },
-    saveTokens(tokens) {
-      this.stored.tokens = tokens;
-    },
-    redirectToAuthorization(url) {
-      this.authUrl = url;
-    },
-    saveCodeVerifier(verifier) {
-      this.stored.verifier = verifier;
-    },
-    codeVerifier() {
-      return this.stored.verifier;
-    },
-  };
+  const provider = new MemoryProvider({ name: 'TS Metadata Host', redirect: REDIRECT, clientMetadataUrl: clientId });
   const url = new URL(`${server.url}/mcp`);
   const modern = { versionNegotiation: { mode: { pin: '2026-07-28' } } };
   const first = new Client({ name: 'ts-cimd', version: '1.0.0' }, modern);

@@ -64,7 +64,7 @@ impl WebhookUrl {
         if let Some(why) = addresses.iter().find_map(|ip| rules.refusal(*ip)) {
             return Err(CoreError::invalid(
                 "url",
-                format!("The URL points at an address Gatehouse does not send to: {why}."),
+                format!("The URL points at a private address, which webhooks are not sent to: {why}."),
             ));
         }
         Ok(())

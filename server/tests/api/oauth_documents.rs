@@ -84,6 +84,20 @@ async fn code_for(app: &TestApp, client_id: &str, slug: &str, scope: &str, extra
     (query_of(&back)["code"].clone(), verifier)
 }
 
+/// Exchanges a public client's code at the token endpoint.
+async fn exchange(app: &TestApp, client_id: &str, code: &str, verifier: &str) -> (u16, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("client_id", client_id),
+        ("code_verifier", verifier),
+        ("resource", &format!("{}/mcp", app.base)),
+    ];
+    let (status, _, body) = token(app, &form).await;
+    (status, body)
+}
+
 async fn discovery_names_documents_signing_keys_and_userinfo(engine: Engine) {
     let (app, _site) = app_and_site(engine).await;
     for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
@@ -130,18 +144,7 @@ async fn a_client_identified_by_its_metadata_document_connects(engine: Engine) {
 
     let back = approve(&app, &consent, &slug, "").await;
     let code = query_of(&back)["code"].clone();
-    let (status, _, tokens) = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("code_verifier", &verifier),
-            ("resource", &format!("{}/mcp", app.base)),
-        ],
-    )
-    .await;
+    let (status, tokens) = exchange(&app, &client_id, &code, &verifier).await;
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().expect("access").to_owned();
     let (status, _, who) =
@@ -473,17 +476,7 @@ async fn id_tokens_verify_and_userinfo_answers(engine: Engine) {
     site.set("/client.json", Reply::json(&doc));
     let (code, verifier) =
         code_for(&app, &client_id, &slug, "openid agents:read offline_access", &[("nonce", "n-0S6_WzA2Mj")]).await;
-    let (status, _, tokens) = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, tokens) = exchange(&app, &client_id, &code, &verifier).await;
     assert_eq!(status, 200, "{tokens}");
     let claims = verified_id_token(&app, tokens["id_token"].as_str().expect("id_token"), &client_id).await;
     assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
@@ -514,17 +507,7 @@ async fn id_tokens_verify_and_userinfo_answers(engine: Engine) {
 
     // Without openid: no ID token, and userinfo says which scope is missing.
     let (code, verifier) = code_for(&app, &client_id, &slug, "agents:read", &[]).await;
-    let (_, _, plain) = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (_, plain) = exchange(&app, &client_id, &code, &verifier).await;
     assert!(plain["id_token"].is_null(), "{plain}");
     let res = app
         .client
