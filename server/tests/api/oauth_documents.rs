@@ -164,13 +164,20 @@ async fn a_client_identified_by_its_metadata_document_connects(engine: Engine) {
     assert_eq!(status, 200, "{refreshed}");
     assert_eq!(site.hits("/client.json"), 1, "cached for its max-age");
 
-    // Its connector is listed, removed like any other.
+    // Its connector is listed, moved and removed like any other.
     let list: Value = app.call("/api/connectors/list", &[("slug", &slug)]).await.json().await.expect("json");
     let connector = &list["connectors"][0];
     assert_eq!(connector["client_name"], "Site Host");
-    let removed = app
-        .call("/api/connectors/remove", &[("slug", &slug), ("connector_id", connector["id"].as_str().expect("id"))])
-        .await;
+    let connector_id = connector["id"].as_str().expect("id").to_owned();
+    let res = app.call("/api/workspaces/create", &[("name", "Second team")]).await;
+    let second = crate::helpers::slug_of(&res);
+    let moved =
+        app.call("/api/connectors/rebind", &[("slug", &slug), ("connector_id", &connector_id), ("to", &second)]).await;
+    assert_eq!(moved.status(), 200, "{}", moved.text().await.unwrap_or_default());
+    let (_, _, who) =
+        crate::helpers::mcp_call(&app, &access, "tools/call", json!({"name": "whoami", "arguments": {}})).await;
+    assert_eq!(who["result"]["structuredContent"]["workspace"]["slug"], second.as_str());
+    let removed = app.call("/api/connectors/remove", &[("slug", &second), ("connector_id", &connector_id)]).await;
     assert_eq!(removed.status(), 200);
     let (status, _, _) = crate::helpers::mcp_call(&app, &access, "tools/list", json!({})).await;
     assert_eq!(status, 401, "a removed connector's token stops working");
