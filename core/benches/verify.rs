@@ -31,6 +31,7 @@ fn bench(c: &mut Criterion) {
             expiry: ExpiryChoice::Never,
             resources: None,
             rate_limit_per_minute: None,
+            servers: gatehouse_core::servers::ServerAccess::None,
         };
         let (key, token) = keys::create_in(&db, &ws.id, None, new).await.expect("key");
         // The benchmark must measure verification, not the rate limiter's refusal.

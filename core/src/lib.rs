@@ -20,6 +20,7 @@ pub mod paging;
 pub mod runs;
 pub mod scopes;
 pub mod secrets;
+pub mod servers;
 pub mod signing;
 #[cfg(test)]
 mod testing;

@@ -53,6 +53,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
+    /// Manage a workspace's upstream MCP servers (the gateway).
+    #[command(subcommand)]
+    Server(admin::ServerCommand),
     /// The server key that seals stored secrets: generate one, show its id, reseal after a rotation.
     #[command(subcommand)]
     SecretKey(admin::SecretKeyCommand),
@@ -130,6 +133,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             with_db(&cli.global, |db| async move { admin::workspace_cmd(&db, command).await }).await
         }
         Command::Key(command) => with_db(&cli.global, |db| async move { admin::key(&db, command).await }).await,
+        Command::Server(command) => {
+            let source = crate::config::key_source(&cli.global);
+            with_db(&cli.global, |db| async move { admin::server(&db, &source, command).await }).await
+        }
         Command::SecretKey(admin::SecretKeyCommand::Generate) => {
             admin::secret_key(None, &crate::config::key_source(&cli.global), admin::SecretKeyCommand::Generate).await
         }

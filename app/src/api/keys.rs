@@ -217,11 +217,13 @@ pub async fn create_key(
     expiry: String,
     #[server(default)] expiry_date: String,
     #[server(default)] resources: Vec<String>,
+    #[server(default)] servers: Vec<String>,
 ) -> Result<CreatedKey, AppError> {
     use gatehouse_core::{
         CoreError,
         keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
         scopes::ScopeSet,
+        servers::ServerAccess,
     };
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
@@ -238,14 +240,17 @@ pub async fn create_key(
         ExpiryChoice::parse(&expiry)
     }
     .map_err(fail)?;
-    let (key, token) = keys::create(
-        &ctx.db,
-        &actor(&user_id).await,
-        &slug,
-        NewKey { name, environment, scopes, expiry, resources: restriction(resources), rate_limit_per_minute: None },
-    )
-    .await
-    .map_err(fail)?;
+    let servers = ServerAccess::parse(&servers.join(",")).map_err(fail)?;
+    let new = NewKey {
+        name,
+        environment,
+        scopes,
+        expiry,
+        resources: restriction(resources),
+        rate_limit_per_minute: None,
+        servers,
+    };
+    let (key, token) = keys::create(&ctx.db, &actor(&user_id).await, &slug, new).await.map_err(fail)?;
     no_store();
     tracing::info!(key_id = %key.id, "API key created");
     Ok(CreatedKey { id: key.id, name: key.name, hint: key.hint, secret: token.expose().to_owned() })
@@ -283,6 +288,8 @@ pub async fn update_key(
     #[server(default)] scopes: Vec<String>,
     #[server(default)] rate_limit: String,
     #[server(default)] resources: Vec<String>,
+    #[server(default)] servers: Vec<String>,
+    #[server(default)] servers_shown: String,
 ) -> Result<(), AppError> {
     use gatehouse_core::{
         CoreError,
@@ -302,6 +309,12 @@ pub async fn update_key(
         scopes: ScopeSet::parse_for_key(&scopes).map_err(fail)?,
         resources: restriction(resources),
         rate_limit_per_minute,
+        // The form shows the server choice only when the workspace has servers; without it, kept.
+        servers: if servers_shown.is_empty() {
+            None
+        } else {
+            Some(gatehouse_core::servers::ServerAccess::parse(&servers.join(",")).map_err(fail)?)
+        },
     };
     let key = keys::update(&ctx.db, &user_id, &slug, &key_id, edit).await.map_err(fail)?;
     audit(
@@ -309,7 +322,7 @@ pub async fn update_key(
         &user_id,
         "key.edited",
         ("key", &key_id),
-        serde_json::json!({ "name": key.name, "scopes": key.scopes.names(), "rate_limit_per_minute": key.rate_limit_per_minute, "resources": key.resources }),
+        serde_json::json!({ "name": key.name, "scopes": key.scopes.names(), "rate_limit_per_minute": key.rate_limit_per_minute, "resources": key.resources, "servers": key.servers.to_stored() }),
     )
     .await;
     Ok(())

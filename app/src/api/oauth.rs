@@ -77,6 +77,17 @@ async fn email_of(db: &gatehouse_core::Db, user_id: &str) -> Result<String, AppE
     Ok(gatehouse_core::accounts::find_user(db, user_id).await.map_err(fail)?.map(|u| u.email).unwrap_or_default())
 }
 
+/// The servers a person ticked, as `slug@workspace` values (the form lists the servers of every
+/// workspace they may pick); only those of the chosen workspace count, `*` for all.
+#[cfg(feature = "ssr")]
+fn chosen_servers(workspace: &str, ticked: Vec<String>) -> Result<gatehouse_core::servers::ServerAccess, AppError> {
+    let items: Vec<&str> = ticked
+        .iter()
+        .filter_map(|v| v.rsplit_once('@').filter(|(_, ws)| *ws == workspace).map(|(item, _)| item))
+        .collect();
+    gatehouse_core::servers::ServerAccess::parse(&items.join(",")).map_err(fail)
+}
+
 /// The authorization request behind a consent page.
 #[server(endpoint = "oauth/consent")]
 pub async fn load_consent(id: String) -> Result<ConsentView, AppError> {
@@ -106,13 +117,19 @@ pub async fn load_consent(id: String) -> Result<ConsentView, AppError> {
 
 /// Approves: the browser goes back to the client with a code.
 #[server(endpoint = "oauth/approve")]
-pub async fn approve_consent(id: String, workspace: String, lifetime: String) -> Result<(), AppError> {
+pub async fn approve_consent(
+    id: String,
+    workspace: String,
+    lifetime: String,
+    #[server(default)] servers: Vec<String>,
+) -> Result<(), AppError> {
     use gatehouse_core::oauth::{self, Lifetime};
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
     let lifetime = Lifetime::parse(&lifetime).map_err(fail)?;
+    let servers = chosen_servers(&workspace, servers)?;
     let who = actor(&user_id).await;
-    let url = oauth::approve(&ctx.db, &who, &id, &workspace, lifetime, &ctx.public_url).await.map_err(fail)?;
+    let url = oauth::approve(&ctx.db, &who, &id, &workspace, lifetime, &ctx.public_url, servers).await.map_err(fail)?;
     tracing::info!(request = %id, "OAuth request approved");
     leptos_axum::redirect(&url);
     Ok(())
@@ -153,13 +170,21 @@ pub async fn lookup_device(user_code: String) -> Result<Option<DeviceView>, AppE
 
 /// Approves the device; its polling receives tokens. Returns what was approved, for the page.
 #[server(endpoint = "device/approve")]
-pub async fn approve_device(user_code: String, workspace: String, lifetime: String) -> Result<String, AppError> {
+pub async fn approve_device(
+    user_code: String,
+    workspace: String,
+    lifetime: String,
+    #[server(default)] servers: Vec<String>,
+) -> Result<String, AppError> {
     use gatehouse_core::oauth::{self, Lifetime};
     let user_id = require_user_id().await?;
     let ctx = server_context()?;
     let lifetime = Lifetime::parse(&lifetime).map_err(fail)?;
+    let servers = chosen_servers(&workspace, servers)?;
     let who = actor(&user_id).await;
-    let request = oauth::approve_device(&ctx.db, &who, &user_code, &workspace, lifetime).await.map_err(fail)?;
+    let request = oauth::approve_device(&ctx.db, &who, &user_code, &workspace, lifetime, &ctx.public_url, servers)
+        .await
+        .map_err(fail)?;
     tracing::info!("device approved");
     Ok(format!("{} is connected. Go back to your terminal: it will continue by itself.", request.client_name))
 }

@@ -30,6 +30,7 @@ use crate::{
     direct::{self, Columns, FromColumns},
     error::{CoreError, CoreResult},
     scopes::ScopeSet,
+    servers::ServerAccess,
     workspaces,
 };
 
@@ -50,6 +51,8 @@ pub struct ApiKey {
     pub revoked_at: Option<Millis>,
     pub rolled_to: Option<String>,
     pub last_used_at: Option<Millis>,
+    /// The upstream servers (and tools) it may reach.
+    pub servers: ServerAccess,
 }
 
 /// Where a key stands now.
@@ -117,6 +120,8 @@ pub struct NewKey {
     pub resources: Option<Vec<String>>,
     /// Requests per minute; `None` uses the workspace default.
     pub rate_limit_per_minute: Option<i64>,
+    /// The upstream servers it may reach (none unless chosen).
+    pub servers: ServerAccess,
 }
 
 /// The key policy of a workspace.
@@ -169,7 +174,7 @@ impl Grace {
 }
 
 const KEY_COLUMNS: &str = "k.id, k.name, k.environment, k.scopes, k.resources, k.last4, k.rate_limit_per_minute, u.email AS created_by, \
-     k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at";
+     k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at, k.servers";
 
 impl FromColumns for ApiKey {
     fn from_columns(row: &impl Columns) -> CoreResult<Self> {
@@ -195,6 +200,7 @@ fn key_from_row(row: &impl Columns) -> CoreResult<ApiKey> {
         revoked_at: row.col("revoked_at")?,
         rolled_to: row.col("rolled_to")?,
         last_used_at: row.col("last_used_at")?,
+        servers: ServerAccess::from_stored(row.col::<Option<String>>("servers")?.as_deref()),
         id,
     })
 }
@@ -258,11 +264,14 @@ pub async fn create_in(
     let expires_at = new.expiry.resolve(now, policy.max_lifetime_days)?;
     check_rate_limit(new.rate_limit_per_minute)?;
     let resources = check_resources(db, workspace_id, new.environment, new.resources.as_deref()).await?;
+    check_servers(db, workspace_id, new.environment, &new.servers).await?;
+    let servers = new.servers.to_stored();
     let row = NewRow {
         name: &new.name,
         environment: new.environment,
         scopes: &new.scopes,
         resources: resources.as_deref(),
+        servers: servers.as_deref(),
         rate_limit: new.rate_limit_per_minute,
         created_at: now,
         expires_at,
@@ -275,6 +284,7 @@ pub async fn create_in(
         "scopes": new.scopes.names(),
         "expires_at": expires_at,
         "resources": resources.as_deref().map(split_resources),
+        "servers": servers,
     });
     audit::record(&mut *tx, workspace_id, actor, "key.created", ("key", token.lookup_id()), details).await?;
     tx.commit().await?;
@@ -344,6 +354,44 @@ async fn check_resources(
     Ok(Some(ids.join(" ")))
 }
 
+/// Checks that every server a key names exists in its workspace and environment (a `pk_test_`
+/// key reaches test servers only, a `pk_live_` key live ones).
+pub(crate) async fn check_servers(
+    db: &Db,
+    workspace_id: &str,
+    environment: Environment,
+    servers: &ServerAccess,
+) -> CoreResult<()> {
+    for slug in servers.slugs() {
+        let row = sqlx::query("SELECT environment FROM upstream_servers WHERE workspace_id = $1 AND slug = $2")
+            .bind(workspace_id)
+            .bind(slug)
+            .fetch_optional(db.pool())
+            .await?;
+        match row {
+            None => {
+                return Err(CoreError::invalid(
+                    "servers",
+                    format!("This workspace has no server '{slug}'. Add it under Servers first, or use *."),
+                ));
+            }
+            Some(row) if row.try_get::<String, _>("environment")? != environment.as_str() => {
+                return Err(CoreError::invalid(
+                    "servers",
+                    format!(
+                        "'{slug}' is not a {} server, and a pk_{}_ key reaches {} servers only.",
+                        environment.as_str(),
+                        environment.as_str(),
+                        environment.as_str()
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// The columns of a new key's row that its caller chooses.
 struct NewRow<'a> {
     name: &'a KeyName,
@@ -351,6 +399,8 @@ struct NewRow<'a> {
     scopes: &'a ScopeSet,
     /// The stored form of the resource list (`None`: no restriction).
     resources: Option<&'a str>,
+    /// The stored form of the server access (`None`: none).
+    servers: Option<&'a str>,
     rate_limit: Option<i64>,
     created_at: Millis,
     expires_at: Option<Millis>,
@@ -366,8 +416,8 @@ async fn insert_key(
     let token = KeyToken::generate(row.environment);
     sqlx::query(
         "INSERT INTO api_keys (id, workspace_id, name, environment, scopes, resources, digest, last4,
-                               rate_limit_per_minute, created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                               rate_limit_per_minute, created_by, created_at, expires_at, servers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(token.lookup_id())
     .bind(workspace_id)
@@ -381,6 +431,7 @@ async fn insert_key(
     .bind(created_by)
     .bind(row.created_at)
     .bind(row.expires_at)
+    .bind(row.servers)
     .execute(&mut **tx)
     .await?;
     Ok(token)
@@ -468,11 +519,13 @@ pub async fn roll(db: &Db, actor: &Actor, slug: &str, key_id: &str, grace: Grace
     };
     let name = KeyName::parse(&old.name)?;
     let resources = old.resources.as_ref().map(|r| r.join(" "));
+    let servers = old.servers.to_stored();
     let row = NewRow {
         name: &name,
         environment: old.environment,
         scopes: &old.scopes,
         resources: resources.as_deref(),
+        servers: servers.as_deref(),
         rate_limit: old.rate_limit_per_minute,
         created_at: now,
         expires_at,
@@ -503,6 +556,8 @@ pub struct KeyEdit {
     pub resources: Option<Vec<String>>,
     /// `None` uses the workspace default.
     pub rate_limit_per_minute: Option<i64>,
+    /// The upstream servers it may reach; `None` keeps what it has.
+    pub servers: Option<ServerAccess>,
 }
 
 /// Edits a key's name, scopes and rate limit (admins). Takes effect on the key's next request.
@@ -512,8 +567,10 @@ pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyE
     check_rate_limit(edit.rate_limit_per_minute)?;
     let current = get_in(db, &m.workspace.id, key_id).await?;
     let resources = check_resources(db, &m.workspace.id, current.environment, edit.resources.as_deref()).await?;
+    let servers = edit.servers.unwrap_or(current.servers);
+    check_servers(db, &m.workspace.id, current.environment, &servers).await?;
     let done = sqlx::query(
-        "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3, resources = $4
+        "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3, resources = $4, servers = $7
          WHERE workspace_id = $5 AND id = $6",
     )
     .bind(edit.name.as_str())
@@ -522,6 +579,7 @@ pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyE
     .bind(resources)
     .bind(&m.workspace.id)
     .bind(key_id)
+    .bind(servers.to_stored())
     .execute(db.pool())
     .await?;
     if done.rows_affected() == 0 {

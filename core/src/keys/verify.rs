@@ -20,6 +20,7 @@ use crate::{
     clock::{Millis, now_ms},
     oauth,
     scopes::ScopeSet,
+    servers::ServerAccess,
 };
 
 /// Longest `Authorization` header looked at; a real one is under 100 bytes.
@@ -53,6 +54,8 @@ pub struct Principal {
     pub caller_name: String,
     pub expires_at: Option<Millis>,
     pub via: Via,
+    /// The upstream servers (and tools) it may reach.
+    pub servers: ServerAccess,
 }
 
 impl Principal {
@@ -228,11 +231,23 @@ impl KeyVerifier {
         self
     }
 
-    /// The whole check, from the raw header value (if any) to a principal.
+    /// The whole check, from the raw header value (if any) to a principal; OAuth access tokens
+    /// must have been issued for the main MCP resource (`/mcp`).
     pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Principal, AuthFailure> {
+        self.verify_header_for(header, None).await
+    }
+
+    /// The same for a request to `resource` (an upstream server's `<public URL>/mcp/{slug}`, say):
+    /// an OAuth access token must have been issued for exactly that resource (RFC 8707).
+    pub async fn verify_header_for(
+        &self,
+        header: Option<&[u8]>,
+        resource: Option<&str>,
+    ) -> Result<Principal, AuthFailure> {
         let value = bearer_value(header)?;
         if value.starts_with("gat_") {
-            return self.verify_access_token(value).await;
+            let resource = resource.or(self.oauth_resource.as_deref()).ok_or(AuthFailure::UnknownToken)?;
+            return self.verify_access_token(value, resource).await;
         }
         let token = parse_key(value)?;
         self.verify_token(&token).await
@@ -240,8 +255,7 @@ impl KeyVerifier {
 
     /// An OAuth access token: its grant decides the workspace (read on every call, so a rebind
     /// applies at once) and the scopes.
-    async fn verify_access_token(&self, token: &str) -> Result<Principal, AuthFailure> {
-        let resource = self.oauth_resource.as_deref().ok_or(AuthFailure::UnknownToken)?;
+    async fn verify_access_token(&self, token: &str, resource: &str) -> Result<Principal, AuthFailure> {
         let grant = oauth::verify_access(&self.db, token, resource).await?;
         self.rate_limiter
             .check(&grant.grant_id, grant.rate_limit_per_minute)
@@ -259,6 +273,7 @@ impl KeyVerifier {
             caller_name: grant.client_name,
             expires_at: Some(grant.expires_at),
             via: Via::Connector { client_id: grant.client_id, user_id: grant.user_id },
+            servers: grant.servers,
         })
     }
 
@@ -298,6 +313,7 @@ impl KeyVerifier {
             caller_id: row.id,
             expires_at: row.expires_at,
             via: Via::Key,
+            servers: ServerAccess::from_stored(row.servers.as_deref()),
         })
     }
 }
@@ -395,6 +411,7 @@ mod tests {
             expiry: ExpiryChoice::Never,
             resources: None,
             rate_limit_per_minute: None,
+            servers: ServerAccess::None,
         };
         let (_, token) = keys::create_in(&db, &ws.id, None, new).await.expect("key");
         let verifier = KeyVerifier::new(db.clone());

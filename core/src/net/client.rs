@@ -169,6 +169,28 @@ impl Outbound {
     }
 }
 
+/// Resolves the URL's host now and checks every address against `rules`: the answer a form gets
+/// when a URL is saved (requests are checked again when they connect).
+pub async fn check_resolves(url: &Url, rules: AddressRules) -> Result<(), OutboundError> {
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|_| OutboundError::Refused(format!("the host {host} cannot be resolved")))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    if addresses.is_empty() {
+        return Err(OutboundError::Refused(format!("the host {host} cannot be resolved")));
+    }
+    match addresses.iter().find_map(|ip| rules.refusal(*ip)) {
+        Some(why) => Err(OutboundError::Refused(why)),
+        None => Ok(()),
+    }
+}
+
 /// Reads a body of at most `max` bytes, refusing a longer one as soon as it is seen.
 pub async fn read_capped(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, OutboundError> {
     if response.content_length().is_some_and(|len| len > max as u64) {

@@ -6,4 +6,4 @@ mod address;
 mod client;
 
 pub use address::{AddressKind, AddressRules, classify};
-pub use client::{Outbound, OutboundError, OutboundOptions, read_capped};
+pub use client::{Outbound, OutboundError, OutboundOptions, check_resolves, read_capped};

@@ -9,9 +9,9 @@
 use sqlx::Row;
 
 use super::{
-    CODE_TTL, ClientDirectory, CodeChallenge, ErrorCode, Lifetime, OAuthError, REQUEST_TTL, check_resource,
-    mcp_resource,
+    CODE_TTL, ClientDirectory, CodeChallenge, ErrorCode, Lifetime, OAuthError, REQUEST_TTL,
     redirect::host_of,
+    resolve_resource,
     secret::{self, CODE_PREFIX},
     truncate,
 };
@@ -21,7 +21,9 @@ use crate::{
     clock::{Millis, now_ms},
     error::{CoreError, CoreResult},
     ids::new_id,
+    keys::Environment,
     scopes::ScopeSet,
+    servers::ServerAccess,
     workspaces,
 };
 
@@ -143,8 +145,7 @@ pub async fn start(
     let challenge = CodeChallenge::parse(params.code_challenge.as_deref(), params.code_challenge_method.as_deref())
         .map_err(|m| fail(OAuthError::invalid_request(m)))?;
     let scopes = requested_scopes(params.scope.as_deref(), client.scope.as_ref()).map_err(fail)?;
-    let resource = mcp_resource(issuer);
-    check_resource(params.resource.as_deref(), &resource).map_err(fail)?;
+    let resource = resolve_resource(params.resource.as_deref(), issuer).map_err(fail)?;
 
     let id = new_id("areq");
     let now = now_ms();
@@ -288,8 +289,29 @@ async fn decide(
     })
 }
 
-/// Approves the request for one of the person's workspaces (where they are an admin or owner);
-/// returns the client's redirect URL with the code.
+/// The upstream servers a new connector reaches: for a resource that is one server's
+/// (`/mcp/{slug}`), that server, which the workspace must have; otherwise what the person chose,
+/// each a live server of the workspace (connectors act on live data).
+pub(crate) async fn grant_servers(
+    db: &Db,
+    workspace_id: &str,
+    resource: &str,
+    issuer: &str,
+    chosen: ServerAccess,
+) -> CoreResult<ServerAccess> {
+    let access = match super::server_of_resource(resource, issuer) {
+        Some(slug) => ServerAccess::parse(slug)?,
+        None => chosen,
+    };
+    crate::keys::check_servers(db, workspace_id, Environment::Live, &access).await.map_err(|e| match e {
+        CoreError::Invalid { message, .. } => CoreError::invalid("servers", message),
+        other => other,
+    })?;
+    Ok(access)
+}
+
+/// Approves the request for one of the person's workspaces (where they are an admin or owner),
+/// reaching the upstream servers chosen; returns the client's redirect URL with the code.
 pub async fn approve(
     db: &Db,
     actor: &Actor,
@@ -297,6 +319,7 @@ pub async fn approve(
     slug: &str,
     lifetime: Lifetime,
     issuer: &str,
+    servers: ServerAccess,
 ) -> CoreResult<String> {
     let m = workspaces::membership(db, &actor.user_id, slug).await.map_err(|e| match e {
         CoreError::NotFound => CoreError::invalid("workspace", "Choose one of your workspaces."),
@@ -312,10 +335,12 @@ pub async fn approve(
     let redirect_uri: String = row.try_get("redirect_uri")?;
     let scopes: String = row.try_get("scopes")?;
     let state: Option<String> = row.try_get("state")?;
+    let resource: String = row.try_get("resource")?;
+    let servers = grant_servers(db, &m.workspace.id, &resource, issuer, servers).await?;
     sqlx::query(
         "INSERT INTO oauth_codes (digest, client_id, user_id, workspace_id, redirect_uri, scopes, code_challenge,
-             resource, grant_expires_at, created_at, expires_at, grant_id, nonce)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             resource, grant_expires_at, created_at, expires_at, grant_id, nonce, servers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(secret::digest(&code))
     .bind(&client_id)
@@ -324,12 +349,13 @@ pub async fn approve(
     .bind(&redirect_uri)
     .bind(&scopes)
     .bind(row.try_get::<String, _>("code_challenge")?)
-    .bind(row.try_get::<String, _>("resource")?)
+    .bind(&resource)
     .bind(lifetime.ends_at(now))
     .bind(now)
     .bind(now + CODE_TTL)
     .bind(&grant_id)
     .bind(row.try_get::<Option<String>, _>("nonce")?)
+    .bind(servers.to_stored())
     .execute(&mut *tx)
     .await?;
     let client_name: String = sqlx::query("SELECT name FROM oauth_clients WHERE id = $1")
@@ -349,6 +375,7 @@ pub async fn approve(
             "redirect_host": host_of(&redirect_uri),
             "scopes": scopes,
             "expires_at": lifetime.ends_at(now),
+            "servers": servers.to_stored(),
         }),
     )
     .await?;

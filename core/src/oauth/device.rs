@@ -9,9 +9,8 @@ use sqlx::Row;
 use super::{
     DEVICE_GRANT, DEVICE_INTERVAL_SECS, DEVICE_TTL, ErrorCode, IdTokens, Lifetime, OAuthError, TokenResponse,
     authorize::requested_scopes,
-    check_resource,
     clients::Client,
-    mcp_resource,
+    resolve_resource,
     secret::{self, DEVICE_PREFIX},
     tokens::{NewGrant, create_grant},
 };
@@ -87,8 +86,7 @@ pub async fn start_device(
         ));
     }
     let scopes = requested_scopes(scope, client.scope.as_ref())?;
-    let resource_uri = mcp_resource(public_url);
-    check_resource(resource, &resource_uri)?;
+    let resource_uri = resolve_resource(resource, public_url)?;
     let device_code = secret::generate(DEVICE_PREFIX);
     let now = now_ms();
     for _ in 0..5 {
@@ -137,7 +135,7 @@ pub async fn poll_device(
     let digest = secret::digest(device_code);
     let row = sqlx::query(
         "SELECT client_id, scopes, resource, expires_at, interval_secs, last_polled_at, status, user_id, workspace_id,
-                grant_expires_at, grant_id
+                grant_expires_at, grant_id, servers
          FROM oauth_device_codes WHERE digest = $1",
     )
     .bind(&digest)
@@ -194,6 +192,7 @@ pub async fn poll_device(
             let user_id: String = row.try_get::<Option<String>, _>("user_id")?.unwrap_or_default();
             let scopes: String = row.try_get("scopes")?;
             let resource: String = row.try_get("resource")?;
+            let servers: Option<String> = row.try_get("servers")?;
             let mut response = create_grant(
                 &mut tx,
                 NewGrant {
@@ -206,6 +205,7 @@ pub async fn poll_device(
                     redirect_uri: None,
                     kind: "device_code",
                     expires_at: row.try_get("grant_expires_at")?,
+                    servers: servers.as_deref(),
                 },
             )
             .await?;
@@ -298,6 +298,8 @@ pub async fn approve_device(
     input: &str,
     slug: &str,
     lifetime: Lifetime,
+    issuer: &str,
+    servers: crate::servers::ServerAccess,
 ) -> CoreResult<DeviceRequest> {
     let code = UserCode::parse(input)?;
     let m = workspaces::membership(db, &actor.user_id, slug).await.map_err(|e| match e {
@@ -306,11 +308,18 @@ pub async fn approve_device(
     })?;
     m.role.require_admin("connect a device to this workspace")?;
     let request = find_pending(db, &code).await?.ok_or_else(wrong_code)?;
+    let resource: String = sqlx::query("SELECT resource FROM oauth_device_codes WHERE user_code = $1")
+        .bind(&code.0)
+        .fetch_one(db.pool())
+        .await?
+        .try_get("resource")?;
+    let servers = super::authorize::grant_servers(db, &m.workspace.id, &resource, issuer, servers).await?;
     let now = now_ms();
     let grant_id = new_id("con");
     let mut tx = db.pool().begin().await?;
     let approved = sqlx::query(
-        "UPDATE oauth_device_codes SET status = 'approved', user_id = $1, workspace_id = $2, grant_expires_at = $3, grant_id = $4
+        "UPDATE oauth_device_codes SET status = 'approved', user_id = $1, workspace_id = $2, grant_expires_at = $3, grant_id = $4,
+             servers = $7
          WHERE user_code = $5 AND status = 'pending' AND expires_at > $6",
     )
     .bind(&actor.user_id)
@@ -319,6 +328,7 @@ pub async fn approve_device(
     .bind(&grant_id)
     .bind(&code.0)
     .bind(now)
+    .bind(servers.to_stored())
     .execute(&mut *tx)
     .await?;
     if approved.rows_affected() != 1 {

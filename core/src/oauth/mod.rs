@@ -71,6 +71,35 @@ pub fn mcp_resource(public_url: &str) -> String {
     format!("{public_url}/mcp")
 }
 
+/// The resource (RFC 8707) an authorization asks for: `<public URL>/mcp` (everything the connector
+/// may reach) when absent, or that URL, or `<public URL>/mcp/{slug}` (one upstream server); a
+/// trailing slash is tolerated. Anything else is `invalid_target`.
+pub(crate) fn resolve_resource(given: Option<&str>, issuer: &str) -> Result<String, OAuthError> {
+    let all = mcp_resource(issuer);
+    let Some(given) = given else { return Ok(all) };
+    let trimmed = given.trim_end_matches('/');
+    if trimmed == all {
+        return Ok(all);
+    }
+    if let Some(slug) = trimmed.strip_prefix(&format!("{all}/"))
+        && let Ok(slug) = crate::servers::ServerSlug::parse(slug)
+    {
+        return Ok(format!("{all}/{}", slug.as_str()));
+    }
+    Err(OAuthError::new(
+        ErrorCode::InvalidTarget,
+        format!(
+            "resource {:?} is not served here; the MCP resources are {all} and {all}/<server>",
+            truncate(given, 200)
+        ),
+    ))
+}
+
+/// The upstream server a resource names, if it is one server's.
+pub fn server_of_resource<'a>(resource: &'a str, issuer: &str) -> Option<&'a str> {
+    resource.strip_prefix(&mcp_resource(issuer))?.strip_prefix('/')
+}
+
 /// A `resource` parameter (RFC 8707) names our MCP endpoint; a trailing slash is tolerated.
 pub(crate) fn check_resource(given: Option<&str>, expected: &str) -> Result<(), OAuthError> {
     match given {

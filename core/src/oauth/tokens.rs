@@ -50,6 +50,8 @@ pub(crate) struct NewGrant<'a> {
     pub redirect_uri: Option<&'a str>,
     pub kind: &'a str,
     pub expires_at: Option<Millis>,
+    /// The stored form of the upstream servers it reaches.
+    pub servers: Option<&'a str>,
 }
 
 /// Stores a grant and its first tokens; notes that the client has completed a grant.
@@ -59,8 +61,9 @@ pub(crate) async fn create_grant(
 ) -> Result<TokenResponse, OAuthError> {
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO oauth_grants (id, client_id, workspace_id, user_id, scopes, resource, redirect_uri, kind, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO oauth_grants (id, client_id, workspace_id, user_id, scopes, resource, redirect_uri, kind, created_at, expires_at,
+             servers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(g.id)
     .bind(g.client_id)
@@ -72,6 +75,7 @@ pub(crate) async fn create_grant(
     .bind(g.kind)
     .bind(now)
     .bind(g.expires_at)
+    .bind(g.servers)
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE oauth_clients SET first_grant_at = $1 WHERE id = $2 AND first_grant_at IS NULL")
@@ -186,7 +190,7 @@ pub async fn exchange_code(
     let digest = secret::digest(code);
     let row = sqlx::query(
         "SELECT client_id, user_id, workspace_id, redirect_uri, scopes, code_challenge, resource, grant_expires_at,
-                expires_at, used_at, grant_id, nonce
+                expires_at, used_at, grant_id, nonce, servers
          FROM oauth_codes WHERE digest = $1",
     )
     .bind(&digest)
@@ -235,6 +239,7 @@ pub async fn exchange_code(
     let scopes: String = row.try_get("scopes")?;
     let workspace_id: String = row.try_get("workspace_id")?;
     let user_id: String = row.try_get("user_id")?;
+    let servers: Option<String> = row.try_get("servers")?;
     let mut response = create_grant(
         &mut tx,
         NewGrant {
@@ -247,6 +252,7 @@ pub async fn exchange_code(
             redirect_uri: Some(&stored_redirect),
             kind: "authorization_code",
             expires_at: row.try_get("grant_expires_at")?,
+            servers: servers.as_deref(),
         },
     )
     .await?;
@@ -434,11 +440,13 @@ pub struct AccessGrant {
     pub scopes: ScopeSet,
     pub expires_at: Millis,
     pub rate_limit_per_minute: i64,
+    /// The upstream servers the connector may reach.
+    pub servers: crate::servers::ServerAccess,
 }
 
 const ACCESS_ROW_SQL: &str =
     "SELECT t.scopes, t.expires_at, t.revoked_at, g.id AS grant_id, g.client_id, g.user_id, g.resource,
-            g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at, c.name AS client_name,
+            g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at, g.servers, c.name AS client_name,
             w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute, m.role
      FROM oauth_tokens t
      JOIN oauth_grants g ON g.id = t.grant_id
@@ -475,6 +483,7 @@ impl FromColumns for AccessRow {
                 scopes: ScopeSet::from_stored(&row.col::<String>("scopes")?),
                 expires_at: row.col("expires_at")?,
                 rate_limit_per_minute: row.col("key_rate_limit_per_minute")?,
+                servers: crate::servers::ServerAccess::from_stored(row.col::<Option<String>>("servers")?.as_deref()),
             },
         })
     }

@@ -2,8 +2,6 @@
 //! resolve to a private or loopback address (unless the operator allows it) or a link-local one
 //! (never), so a webhook cannot be aimed at the server's own network: the rules of `crate::net`.
 
-use std::net::IpAddr;
-
 use url::Url;
 
 use crate::{
@@ -47,27 +45,15 @@ impl WebhookUrl {
     /// `allow_private`; link-local and special-use ones always), for an answer when the URL is
     /// saved. Deliveries are checked again on every connection by the worker's guarded client.
     pub async fn check_reachable(&self, allow_private: bool) -> CoreResult<()> {
-        let host = self.0.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
-        let port = self.0.port_or_known_default().unwrap_or(443);
-        let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((host.as_str(), port))
-                .await
-                .map_err(|_| CoreError::invalid("url", format!("The host {host} cannot be resolved.")))?
-                .map(|a| a.ip())
-                .collect(),
-        };
-        if addresses.is_empty() {
-            return Err(CoreError::invalid("url", format!("The host {host} cannot be resolved.")));
-        }
-        let rules = rules(allow_private);
-        if let Some(why) = addresses.iter().find_map(|ip| rules.refusal(*ip)) {
-            return Err(CoreError::invalid(
+        crate::net::check_resolves(&self.0, rules(allow_private)).await.map_err(|e| match e {
+            crate::net::OutboundError::Refused(why) if why.contains("cannot be resolved") => {
+                CoreError::invalid("url", format!("{}.", why.replacen("the host", "The host", 1)))
+            }
+            other => CoreError::invalid(
                 "url",
-                format!("The URL points at a private address, which webhooks are not sent to: {why}."),
-            ));
-        }
-        Ok(())
+                format!("The URL points at a private address, which webhooks are not sent to: {other}."),
+            ),
+        })
     }
 }
 

@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// The events an endpoint can subscribe to, with what they mean.
-pub const EVENTS: [(&str, &str); 7] = [
+pub const EVENTS: [(&str, &str); 9] = [
     ("key.created", "An API key was created"),
     ("key.revoked", "An API key was revoked"),
     ("key.expiring", "An API key stops working in 7 days (and again 1 day before)"),
@@ -35,6 +35,8 @@ pub const EVENTS: [(&str, &str); 7] = [
     ("connector.removed", "A connector was removed"),
     ("connector.rebound", "A connector was moved to another workspace"),
     ("usage.threshold", "Live calls today reached the workspace's daily alert"),
+    ("server.down", "An upstream MCP server stopped answering its health check"),
+    ("server.up", "An upstream MCP server answers its health check again"),
 ];
 
 /// Whether an audit action is also a webhook event.

@@ -7,6 +7,7 @@ use gatehouse_core::{
     clock::now_ms,
     keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
     scopes::ScopeSet,
+    servers::ServerAccess,
 };
 
 use super::{explain, workspace};
@@ -51,6 +52,10 @@ pub struct KeyCreateArgs {
     /// Requests per minute for this key (1 to 1000000); the workspace default without it.
     #[arg(long)]
     pub rate_limit: Option<i64>,
+    /// Upstream servers the key may reach: slugs (crm,search), slug/tool for one tool, or '*' for
+    /// all, now and later. Without it the key reaches no upstream server.
+    #[arg(long)]
+    pub servers: Option<String>,
 }
 
 pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
@@ -69,6 +74,7 @@ pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
                 },
                 resources: args.resources.as_deref().map(|r| r.split(',').map(|s| s.trim().to_owned()).collect()),
                 rate_limit_per_minute: args.rate_limit,
+                servers: ServerAccess::parse(args.servers.as_deref().unwrap_or_default()).map_err(explain)?,
             };
             let (key, token) = keys::create_in(db, &ws.id, None, new).await.map_err(explain)?;
             eprintln!("created key {} ({}) in {}; it is shown once, below:", key.id, key.name, ws.slug);

@@ -4,9 +4,11 @@
 
 mod keys;
 mod secrets;
+mod servers;
 
 pub use keys::{KeyCommand, KeyCreateArgs, key};
 pub use secrets::{SecretKeyCommand, SigningKeyCommand, secret_key, signing_key};
+pub use servers::{ServerAddArgs, ServerCommand, server};
 
 use std::io::IsTerminal;
 

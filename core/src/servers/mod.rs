@@ -1,0 +1,107 @@
+//! Upstream MCP servers: a workspace's own servers that Gatehouse fronts — the registry, the
+//! credentials Gatehouse sends them (sealed at rest), which servers a key or connector may reach,
+//! the sessions opened to servers of the older protocol revisions, and health. How a call travels
+//! to a server is the server crate's `gateway`.
+
+mod access;
+mod credentials;
+mod fields;
+mod health;
+mod registry;
+mod sessions;
+
+use std::time::Duration;
+
+pub use access::{ServerAccess, ServerGrant};
+pub use credentials::CredentialHeaders;
+pub use fields::{DEFAULT_TIMEOUT, MAX_SLUG_CHARS, ServerName, ServerSlug, UpstreamUrl, parse_timeout};
+pub use health::{Health, HealthReport, claim_due as claim_health_checks, record as record_health};
+pub use registry::{
+    MAX_SERVERS, NewServer, ServerChanges, add, add_in, address_rules, get_in, list, list_in, remove, remove_in,
+    update, update_in,
+};
+use serde::{Deserialize, Serialize};
+pub use sessions::{UpstreamSession, drop_session, find_session, store_session};
+use sqlx::Row;
+
+use crate::{
+    clock::Millis,
+    error::{CoreError, CoreResult},
+    keys::Environment,
+    secrets::Keyring,
+};
+
+/// A registered upstream server, as the dashboard, the CLI and the gateway see it. Its credential
+/// headers are only named here; [`UpstreamServer::credentials`] opens them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UpstreamServer {
+    pub id: String,
+    pub workspace_id: String,
+    pub slug: String,
+    pub name: String,
+    pub url: String,
+    pub environment: Environment,
+    pub enabled: bool,
+    pub timeout_ms: i64,
+    pub credential_names: Vec<String>,
+    pub send_identity: bool,
+    pub allow_private: bool,
+    pub disabled_tools: Vec<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub health: Health,
+    #[serde(skip)]
+    sealed_credentials: Option<String>,
+}
+
+impl UpstreamServer {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(60_000))
+    }
+
+    /// Whether an admin left this tool switched on.
+    pub fn tool_enabled(&self, tool: &str) -> bool {
+        !self.disabled_tools.iter().any(|t| t == tool)
+    }
+
+    /// The credential headers, opened with the server key.
+    pub fn credentials(&self, keys: &Keyring) -> CoreResult<CredentialHeaders> {
+        match &self.sealed_credentials {
+            None => Ok(CredentialHeaders::default()),
+            Some(sealed) => CredentialHeaders::open(keys, &self.id, sealed),
+        }
+    }
+}
+
+pub(crate) fn server_from_row(row: &sqlx::any::AnyRow) -> CoreResult<UpstreamServer> {
+    let id: String = row.try_get("id")?;
+    let environment = Environment::parse(&row.try_get::<String, _>("environment")?)
+        .ok_or_else(|| CoreError::Internal(format!("server {id} has an unknown environment")))?;
+    let words = |s: String, sep: char| s.split(sep).filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    Ok(UpstreamServer {
+        workspace_id: row.try_get("workspace_id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        url: row.try_get("url")?,
+        environment,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        timeout_ms: row.try_get("timeout_ms")?,
+        credential_names: words(row.try_get("credential_names")?, ' '),
+        send_identity: row.try_get::<i64, _>("send_identity")? != 0,
+        allow_private: row.try_get::<i64, _>("allow_private")? != 0,
+        disabled_tools: words(row.try_get("disabled_tools")?, '\n'),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        health: Health {
+            status: row.try_get("health")?,
+            checked_at: row.try_get("health_checked_at")?,
+            error: row.try_get("health_error")?,
+            server_name: row.try_get("server_name")?,
+            server_version: row.try_get("server_version")?,
+            protocol_version: row.try_get("protocol_version")?,
+            tool_count: row.try_get("tool_count")?,
+        },
+        sealed_credentials: row.try_get("credentials")?,
+        id,
+    })
+}
