@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod gateway;
 pub mod health;
 pub mod mcp;
 pub mod memory;

@@ -53,6 +53,7 @@ pub struct Server {
     webhooks_allow_private: bool,
     outbound_roots: Option<Arc<Vec<u8>>>,
     signer: Signer,
+    upstreams: crate::gateway::upstream::Upstreams,
 }
 
 impl Server {
@@ -83,6 +84,7 @@ impl Server {
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
         let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup, self.signer.clone()));
+        let health = tokio::spawn(crate::gateway::health::run(self.db.clone(), self.upstreams.clone()));
         let webhooks = tokio::spawn(crate::webhook_worker::run(
             self.db.clone(),
             self.webhooks_allow_private,
@@ -94,6 +96,7 @@ impl Server {
             .context("the server stopped with an error")?;
         flusher.abort();
         cleaner.abort();
+        health.abort();
         // Deliveries in flight keep their lock for a minute, then are sent again.
         webhooks.abort();
         // What was noted after the last periodic flush.
@@ -162,6 +165,14 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         );
     }
     let clients = oauth::ClientDirectory::new(documents, &public_url);
+    let upstreams = crate::gateway::upstream::Upstreams::new(
+        db.clone(),
+        keyring.clone(),
+        signer.clone(),
+        &public_url,
+        outbound_roots.clone(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -172,6 +183,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         signer: signer.clone(),
         keyring,
         clients,
+        upstreams: upstreams.clone(),
     };
     let router = router(state, sessions, secure);
     Ok(Server {
@@ -185,6 +197,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         webhooks_allow_private,
         outbound_roots,
         signer,
+        upstreams,
     })
 }
 

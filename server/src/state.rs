@@ -31,6 +31,8 @@ pub struct AppState {
     pub keyring: Keyring,
     /// OAuth clients: registrations and metadata documents, and how they authenticate.
     pub clients: ClientDirectory,
+    /// The gateway's client to upstream MCP servers.
+    pub upstreams: crate::gateway::upstream::Upstreams,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@ mod access;
 mod credentials;
 mod fields;
 mod health;
+pub mod policy;
 mod registry;
 mod sessions;
 

@@ -35,6 +35,9 @@ pub struct Call<'a> {
     pub environment: Environment,
     /// The key (or, with OAuth, the connector) that called.
     pub caller: &'a str,
+    /// The upstream server's slug, `""` for the built-in catalog.
+    pub server: &'a str,
+    /// The tool's name; an upstream tool's as `/mcp` shows it (`crm__search_contacts`).
     pub tool: &'a str,
     /// `ok`, or the error code (`SCOPE_MISSING`, `NOT_FOUND`, …).
     pub outcome: &'a str,
@@ -48,6 +51,7 @@ struct Bucket {
     environment: Environment,
     minute: Millis,
     caller: String,
+    server: String,
     tool: String,
     outcome: String,
 }
@@ -81,7 +85,7 @@ static UPSERT_MINUTE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 
 /// `INSERT … ON CONFLICT DO UPDATE` adding counts into `table`; `values` is `$` for placeholders.
 pub(crate) fn upsert(table: &str, time_column: &str, values: &str) -> String {
-    let placeholders: Vec<String> = (1..=9 + BUCKETS).map(|i| format!("{values}{i}")).collect();
+    let placeholders: Vec<String> = (1..=10 + BUCKETS).map(|i| format!("{values}{i}")).collect();
     format!(
         "{} VALUES ({}) {}",
         insert_head(table, time_column),
@@ -93,7 +97,7 @@ pub(crate) fn upsert(table: &str, time_column: &str, values: &str) -> String {
 /// `INSERT INTO table (columns…)`.
 pub(crate) fn insert_head(table: &str, time_column: &str) -> String {
     format!(
-        "INSERT INTO {table} (workspace_id, environment, {time_column}, caller, tool, outcome, calls, latency_ms_sum, latency_ms_max, {})",
+        "INSERT INTO {table} (workspace_id, environment, {time_column}, caller, tool, outcome, calls, latency_ms_sum, latency_ms_max, {}, server)",
         histogram_columns()
     )
 }
@@ -135,7 +139,8 @@ impl UsageRecorder {
             environment: call.environment,
             minute: call.at - call.at.rem_euclid(MINUTE),
             caller: call.caller.to_owned(),
-            tool: call.tool.chars().take(64).collect(),
+            server: call.server.to_owned(),
+            tool: call.tool.chars().take(80).collect(),
             outcome: call.outcome.to_owned(),
         };
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
@@ -168,7 +173,7 @@ impl UsageRecorder {
                 for n in c.histogram {
                     query = query.bind(n);
                 }
-                query.execute(&mut *tx).await?;
+                query.bind(&b.server).execute(&mut *tx).await?;
             }
             tx.commit().await
         }

@@ -35,9 +35,9 @@ async fn fold(
     let conflict = add_on_conflict(dst, dst_time);
     let sql = format!(
         "{head} SELECT workspace_id, environment, {src_time} - ({src_time} % $1), caller, tool, outcome,
-                SUM(calls), SUM(latency_ms_sum), MAX(latency_ms_max), {}
+                SUM(calls), SUM(latency_ms_sum), MAX(latency_ms_max), {}, server
          FROM {src} WHERE {src_time} < $2
-         GROUP BY workspace_id, environment, {src_time} - ({src_time} % $1), caller, tool, outcome
+         GROUP BY workspace_id, environment, {src_time} - ({src_time} % $1), caller, tool, outcome, server
          {conflict}",
         sums.join(", ")
     );

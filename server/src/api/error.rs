@@ -41,6 +41,12 @@ impl From<AuthFailure> for ApiError {
 /// An authentication failure as an API error. With a public URL, 401 challenges point at the
 /// protected resource metadata and name the scopes to ask for, as the MCP authorization spec asks.
 pub fn auth_error(failure: AuthFailure, public_url: &str) -> ApiError {
+    auth_error_for(failure, public_url, "/mcp")
+}
+
+/// The same for the MCP resource at `path` (`/mcp`, or an upstream server's `/mcp/{slug}`), whose
+/// protected resource metadata the challenge names.
+pub fn auth_error_for(failure: AuthFailure, public_url: &str, path: &str) -> ApiError {
     let status = match &failure {
         AuthFailure::Revoked { .. } => StatusCode::GONE,
         AuthFailure::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -54,7 +60,7 @@ pub fn auth_error(failure: AuthFailure, public_url: &str) -> ApiError {
             String::new()
         } else {
             format!(
-                ", resource_metadata=\"{public_url}/.well-known/oauth-protected-resource/mcp\", scope=\"{}\"",
+                ", resource_metadata=\"{public_url}/.well-known/oauth-protected-resource{path}\", scope=\"{}\"",
                 crate::mcp::metadata::challenge_scopes()
             )
         };

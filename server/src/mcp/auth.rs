@@ -19,18 +19,21 @@ use serde_json::Value;
 
 use super::catalog::required_scope;
 use crate::{
-    api::error::{ApiError, auth_error},
+    api::error::{ApiError, auth_error_for},
     state::AppState,
 };
 
 pub async fn require_bearer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    // `/mcp` or an upstream server's `/mcp/{slug}`: an OAuth token must be for exactly this one.
+    let path = request.uri().path().trim_end_matches('/').to_owned();
+    let resource = format!("{}{path}", state.config.public_url);
     let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    match state.keys.verify_header(header).await {
+    match state.keys.verify_header_for(header, Some(&resource)).await {
         Ok(principal) => {
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
-        Err(failure) => auth_error(failure, &state.config.public_url).into_response(),
+        Err(failure) => auth_error_for(failure, &state.config.public_url, &path).into_response(),
     }
 }
 

@@ -32,16 +32,26 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_MCP_BODY_BYTES);
     // Stateless: rmcp asks for a handler on every request; cloning one is a few reference counts.
-    let handler = server::GatehouseMcp::new(state.db.clone(), state.usage.clone());
+    let handler = server::GatehouseMcp::new(state.db.clone(), state.usage.clone(), state.upstreams.clone());
     let service =
         StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
     Router::new()
-        .nest_service("/mcp", service)
+        .route_service("/mcp", service)
+        .merge(crate::gateway::routes())
         // Outermost first: the credential, then the JSON-RPC edge rmcp leaves open, then rmcp.
         .layer(middleware::from_fn_with_state(state.clone(), wire::json_rpc_edge))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer))
         .route("/.well-known/oauth-protected-resource", get(metadata::protected_resource))
         .route("/.well-known/oauth-protected-resource/mcp", get(metadata::protected_resource))
+        .merge(crate::gateway::metadata_routes())
+}
+
+/// Whether a browser `Origin` may call the MCP endpoints: only the public URL's own
+/// (DNS-rebinding protection; rmcp checks `/mcp` itself, the gateway's paths check here).
+pub fn origin_allowed(public_url: &str, origin: &[u8]) -> bool {
+    let Ok(origin) = std::str::from_utf8(origin) else { return false };
+    let given = public_origin(origin.trim_end_matches('/'));
+    given == public_origin(public_url)
 }
 
 /// `scheme://host[:port]` of the public URL: the one browser origin `/mcp` accepts.

@@ -10,13 +10,15 @@ use gatehouse_core::{
     keys::Principal,
     runs,
     scopes::Scope,
+    servers::{self, UpstreamServer, policy},
     usage::{Call, UsageRecorder},
 };
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext, wrapper::Parameters},
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListResourceTemplatesResult,
+        CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams, GetPromptResponse,
+        Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
         PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
         ResourceTemplate, ServerCapabilities, ServerConfig,
     },
@@ -28,11 +30,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::catalog::{creates_agent, from_core, required_scope, resource_forbidden, scope_missing};
+use crate::gateway::{GatewayError, aggregate, naming, upstream::Upstreams};
 
 #[derive(Clone)]
 pub struct GatehouseMcp {
     db: Db,
     usage: Arc<UsageRecorder>,
+    /// The gateway's client: upstream servers' tools, prompts and resources beside the built-in ones.
+    upstreams: Upstreams,
     /// Built once: the transport is stateless, so a handler is cloned for every request.
     tool_router: Arc<ToolRouter<GatehouseMcp>>,
 }
@@ -212,8 +217,8 @@ fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
 
 #[tool_router]
 impl GatehouseMcp {
-    pub fn new(db: Db, usage: Arc<UsageRecorder>) -> Self {
-        GatehouseMcp { db, usage, tool_router: Arc::new(Self::tool_router()) }
+    pub fn new(db: Db, usage: Arc<UsageRecorder>, upstreams: Upstreams) -> Self {
+        GatehouseMcp { db, usage, upstreams, tool_router: Arc::new(Self::tool_router()) }
     }
 
     #[tool(
@@ -582,7 +587,93 @@ impl ServerHandler for GatehouseMcp {
             .with_title("A run")
             .with_description("A run as JSON: status, input, output or error, events. Requires runs:read.")
             .with_mime_type("application/json");
-        Ok(ListResourceTemplatesResult { resource_templates: vec![template], ..Default::default() })
+        let mut templates = vec![serde_json::to_value(template).unwrap_or_default()];
+        let p = principal(&_context)?;
+        templates.extend(aggregate::resources(&self.upstreams, &self.db, &p, "resources/templates/list").await);
+        listed(json!({ "resourceTemplates": templates }), &_context, &p)
+    }
+
+    /// Upstream servers' resources, under `gatehouse://upstream/{slug}/`; the built-in catalog has
+    /// templates only.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let p = principal(&context)?;
+        let resources = aggregate::resources(&self.upstreams, &self.db, &p, "resources/list").await;
+        listed(json!({ "resources": resources }), &context, &p)
+    }
+
+    /// Gatehouse's capabilities and, when a reachable upstream server has prompts, prompts too.
+    async fn initialize(
+        &self,
+        request: rmcp::model::InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        if let Ok(p) = principal(&context)
+            && aggregate::any_prompts(&self.upstreams, &self.db, &p).await
+        {
+            result.capabilities.prompts = Some(Default::default());
+        }
+        Ok(result)
+    }
+
+    async fn discover(&self, context: RequestContext<RoleServer>) -> Result<rmcp::model::DiscoverResult, McpError> {
+        let mut info = self.get_info();
+        if let Ok(p) = principal(&context)
+            && aggregate::any_prompts(&self.upstreams, &self.db, &p).await
+        {
+            info.capabilities.prompts = Some(Default::default());
+        }
+        Ok(rmcp::model::DiscoverResult::from_server_info(self.supported_protocol_versions().into_owned(), info))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let p = principal(&context)?;
+        let mut tools: Vec<Value> =
+            self.tool_router.list_all().into_iter().filter_map(|t| serde_json::to_value(t).ok()).collect();
+        tools.extend(aggregate::tools(&self.upstreams, &self.db, &p).await);
+        listed(json!({ "tools": tools }), &context, &p)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let p = principal(&context)?;
+        let prompts = aggregate::prompts(&self.upstreams, &self.db, &p).await;
+        listed(json!({ "prompts": prompts }), &context, &p)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let p = principal(&context)?;
+        let (server, name) =
+            match aggregate::resolve(&self.upstreams, &self.db, &p, &request.name, "prompts/list").await {
+                Some(Ok(found)) => found,
+                Some(Err(e)) => return Err(gateway_error(&e)),
+                None => return Err(McpError::invalid_params(format!("no prompt {:?}", request.name), None)),
+            };
+        if let Err(d) = policy::use_whole_server(&p, &server) {
+            return Err(gateway_error(&d.into()));
+        }
+        let mut params = serde_json::to_value(&request).unwrap_or_default();
+        params["name"] = json!(name);
+        let reply = self.forward(&server, &p, "prompts/get", params, &context).await?;
+        serde_json::from_value::<rmcp::model::GetPromptResult>(reply)
+            .map(Into::into)
+            .map_err(|_| McpError::internal_error("the upstream's prompt is not readable", None))
     }
 
     /// `gatehouse://runs/{id}`, under the same scope as `get_run`.
@@ -592,6 +683,23 @@ impl ServerHandler for GatehouseMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let p = principal(&context)?;
+        if let Some((slug, original)) = naming::split_uri(&request.uri) {
+            let server = match servers::get_in(&self.db, &p.workspace_id, slug).await {
+                Ok(s) => s,
+                Err(_) => {
+                    return Err(McpError::resource_not_found(format!("no server {slug:?} in this workspace"), None));
+                }
+            };
+            if let Err(d) = policy::use_whole_server(&p, &server) {
+                return Err(gateway_error(&d.into()));
+            }
+            let mut params = serde_json::to_value(&request).unwrap_or_default();
+            params["uri"] = json!(original);
+            let reply = self.forward(&server, &p, "resources/read", params, &context).await?;
+            return serde_json::from_value::<ReadResourceResult>(reply)
+                .map(Into::into)
+                .map_err(|_| McpError::internal_error("the upstream's resource is not readable", None));
+        }
         let Some(id) = request.uri.strip_prefix("gatehouse://runs/") else {
             return Err(McpError::resource_not_found(
                 format!("no resource {:?}; runs are gatehouse://runs/{{id}}", request.uri),
@@ -629,7 +737,15 @@ impl ServerHandler for GatehouseMcp {
         let started = std::time::Instant::now();
         let p = principal(&context)?;
         let tool = request.name.to_string();
-        let result = self.checked_call(request, context, &p).await;
+        let mut server_slug = String::new();
+        let result = match aggregate::resolve(&self.upstreams, &self.db, &p, &tool, "tools/list").await {
+            None => self.checked_call(request, context, &p).await,
+            Some(Err(e)) => Ok(upstream_tool_error(&e)),
+            Some(Ok((server, original))) => {
+                server_slug = server.slug.clone();
+                self.upstream_call(&server, &original, request, &context, &p).await
+            }
+        };
         let outcome = match &result {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => r
                 .structured_content
@@ -645,6 +761,7 @@ impl ServerHandler for GatehouseMcp {
             workspace_id: &p.workspace_id,
             environment: p.environment,
             caller: &p.caller_id,
+            server: &server_slug,
             tool: &tool,
             outcome: &outcome,
             latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
@@ -673,5 +790,99 @@ impl GatehouseMcp {
         }
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await
+    }
+}
+
+/// A list result for the caller's revision: 2026-07-28 asks for cache hints; a list that depends on
+/// the credential's upstream servers is private to it.
+fn listed<T: serde::de::DeserializeOwned>(
+    mut result: Value,
+    context: &RequestContext<RoleServer>,
+    p: &Principal,
+) -> Result<T, McpError> {
+    let modern = context.protocol_version().is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28);
+    if modern {
+        result["resultType"] = json!("complete");
+        result["ttlMs"] = json!(0);
+        result["cacheScope"] = json!(if p.servers == servers::ServerAccess::None { "public" } else { "private" });
+    }
+    serde_json::from_value(result)
+        .map_err(|e| McpError::internal_error(format!("a list could not be built: {e}"), None))
+}
+
+/// A gateway error as a JSON-RPC error whose data is the typed body.
+fn gateway_error(e: &GatewayError) -> McpError {
+    McpError::new(rmcp::model::ErrorCode::INTERNAL_ERROR, e.message.clone(), Some(e.body()))
+}
+
+/// A gateway error as a tool error result.
+fn upstream_tool_error(e: &GatewayError) -> CallToolResponse {
+    serde_json::from_value::<CallToolResult>(e.tool_result())
+        .map(Into::into)
+        .unwrap_or_else(|_| CallToolResult::structured_error(e.body()).into())
+}
+
+impl GatehouseMcp {
+    /// Sends a request to an upstream server and reads its response, passing progress
+    /// notifications on to the caller; the upstream's JSON-RPC error comes back as it was.
+    async fn forward(
+        &self,
+        server: &UpstreamServer,
+        p: &Principal,
+        method: &str,
+        params: Value,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Value, McpError> {
+        let message = json!({ "jsonrpc": "2.0", "id": format!("gh-{}", gatehouse_core::ids::random_base62(12)), "method": method, "params": params });
+        let peer = context.peer.clone();
+        let mut progress = Vec::new();
+        let reply = self
+            .upstreams
+            .call(server, Some(p), &message, |n| {
+                if n["method"] == "notifications/progress" {
+                    progress.push(n["params"].clone());
+                }
+            })
+            .await
+            .map_err(|e| gateway_error(&e))?;
+        for params in progress {
+            if let Ok(params) = serde_json::from_value(params) {
+                let _ = peer.notify_progress(params).await;
+            }
+        }
+        if let Some(error) = reply.get("error") {
+            let code = error["code"].as_i64().and_then(|c| i32::try_from(c).ok()).unwrap_or(-32603);
+            return Err(McpError::new(
+                rmcp::model::ErrorCode(code),
+                error["message"].as_str().unwrap_or("upstream error").to_owned(),
+                error.get("data").cloned(),
+            ));
+        }
+        Ok(reply["result"].clone())
+    }
+
+    /// An upstream tool through `/mcp`: the policy, then the server.
+    async fn upstream_call(
+        &self,
+        server: &UpstreamServer,
+        tool: &str,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+        p: &Principal,
+    ) -> Result<CallToolResponse, McpError> {
+        if let Err(d) = policy::call_tool(p, server, tool) {
+            return Ok(upstream_tool_error(&d.into()));
+        }
+        let mut params = serde_json::to_value(&request).unwrap_or_default();
+        params["name"] = json!(tool);
+        match self.forward(server, p, "tools/call", params, context).await {
+            Ok(result) => serde_json::from_value::<CallToolResult>(result)
+                .map(Into::into)
+                .map_err(|_| McpError::internal_error("the upstream's tool result is not readable", None)),
+            Err(e) if e.data.as_ref().is_some_and(|d| d.get("next_action").is_some()) => {
+                Ok(CallToolResult::structured_error(e.data.unwrap_or_default()).into())
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -69,7 +69,9 @@ pub async fn json_rpc_edge(State(state): State<AppState>, request: Request, next
             None,
         );
     };
-    if let Some(principal) = parts.extensions.get::<Principal>()
+    // The built-in tools' scopes; an upstream server's `/mcp/{slug}` has its own tool names.
+    if parts.uri.path() == "/mcp"
+        && let Some(principal) = parts.extensions.get::<Principal>()
         && principal.is_oauth()
         && let Some(refusal) = auth::step_up(&state.config.public_url, principal, &bytes)
     {
@@ -97,7 +99,7 @@ fn unsupported_version(requested: &str) -> Response {
 }
 
 /// Why a JSON body is not one JSON-RPC message.
-fn not_one_message(bytes: &Bytes) -> Response {
+pub fn not_one_message(bytes: &Bytes) -> Response {
     let (code, message, id) = match serde_json::from_slice::<Value>(bytes) {
         Err(_) => (PARSE_ERROR, "Parse error: the body is not valid JSON.".to_owned(), Value::Null),
         Ok(Value::Array(_)) => (
