@@ -10,8 +10,8 @@ use leptos_router::{
 
 use crate::pages::{dashboard::DashboardLayout, not_found::NotFoundPage};
 use split::{
-    Audit, Connectors, Consent, Device, Keys, Landing, NewWorkspace, Overview, Settings, SignIn, SignUp, Usage,
-    Webhooks,
+    Audit, Connectors, Consent, Device, Keys, Landing, NewWorkspace, Overview, Servers, Settings, SignIn, SignUp,
+    Usage, Webhooks,
 };
 
 /// The document around the app. On the server it also sets the Content-Security-Policy with
@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view={Lazy::<Overview>::new()} ssr=SsrMode::Async />
                     <Route path=path!("keys") view={Lazy::<Keys>::new()} ssr=SsrMode::Async />
                     <Route path=path!("connectors") view={Lazy::<Connectors>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("servers") view={Lazy::<Servers>::new()} ssr=SsrMode::Async />
                     <Route path=path!("usage") view={Lazy::<Usage>::new()} ssr=SsrMode::Async />
                     <Route path=path!("audit") view={Lazy::<Audit>::new()} ssr=SsrMode::Async />
                     <Route path=path!("webhooks") view={Lazy::<Webhooks>::new()} ssr=SsrMode::Async />
@@ -107,6 +108,7 @@ mod split {
         keys::KeysPage,
         landing::LandingPage,
         overview::OverviewPage,
+        servers::ServersPage,
         settings::SettingsPage,
         usage::UsagePage,
         webhooks::WebhooksPage,
@@ -141,6 +143,7 @@ mod split {
         Overview => OverviewPage,
         Keys => KeysPage,
         Connectors => ConnectorsPage,
+        Servers => ServersPage,
         Usage => UsagePage,
         Audit => AuditPage,
         Webhooks => WebhooksPage,

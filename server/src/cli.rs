@@ -107,6 +107,11 @@ pub struct ServeArgs {
     /// addresses (127.0.0.1, localhost). Off, they must be on public addresses.
     #[arg(long, env = "GATEHOUSE_OAUTH_METADATA_ALLOW_LOOPBACK", default_value_t = false)]
     pub oauth_metadata_allow_loopback: bool,
+    /// Let admins add upstream MCP servers on loopback and private networks from the dashboard
+    /// (servers added with `gatehouse server add` may always be). Link-local and cloud metadata
+    /// addresses are refused either way.
+    #[arg(long, env = "GATEHOUSE_UPSTREAMS_ALLOW_PRIVATE", default_value_t = false)]
+    pub upstreams_allow_private: bool,
 }
 
 /// Runs the chosen subcommand.

@@ -38,6 +38,8 @@ pub struct Config {
     pub outbound_roots: Option<Arc<Vec<u8>>>,
     /// Client metadata documents and key sets may be fetched from loopback (development).
     pub metadata_allow_loopback: bool,
+    /// Upstream servers added from the dashboard may be on loopback and private networks.
+    pub upstreams_allow_private: bool,
 }
 
 impl Config {
@@ -92,6 +94,7 @@ impl Config {
             key_source: key_source(global),
             outbound_roots,
             metadata_allow_loopback: args.oauth_metadata_allow_loopback,
+            upstreams_allow_private: args.upstreams_allow_private,
         })
     }
 
@@ -115,6 +118,7 @@ impl Config {
             },
             outbound_roots: None,
             metadata_allow_loopback: false,
+            upstreams_allow_private: false,
         }
     }
 

@@ -49,6 +49,9 @@ impl AppState {
             keys: self.keys.clone(),
             public_url: self.config.public_url.clone(),
             webhooks_allow_private: self.config.webhooks_allow_private,
+            upstreams_allow_private: self.config.upstreams_allow_private,
+            keyring: self.keyring.clone(),
+            prober: std::sync::Arc::new(self.upstreams.clone()),
         }
     }
 }

@@ -23,6 +23,12 @@ pub struct ServerContext {
     pub public_url: String,
     /// Webhook URLs may point at private addresses.
     pub webhooks_allow_private: bool,
+    /// Upstream servers added from the dashboard may point at private addresses.
+    pub upstreams_allow_private: bool,
+    /// The server key, for upstream servers' credentials.
+    pub keyring: gatehouse_core::secrets::Keyring,
+    /// Tests upstream servers ("Test connection").
+    pub prober: std::sync::Arc<dyn gatehouse_core::servers::Prober>,
 }
 
 /// The shared state, provided by the server for each request.

@@ -11,6 +11,7 @@ pub mod connectors;
 pub mod context;
 pub mod keys;
 pub mod oauth;
+pub mod servers;
 pub mod types;
 pub mod usage;
 pub mod webhooks;

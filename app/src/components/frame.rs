@@ -94,6 +94,7 @@ pub fn SideNav(slug: String) -> impl IntoView {
         ("", "Overview"),
         ("/keys", "API keys"),
         ("/connectors", "Connectors"),
+        ("/servers", "Servers"),
         ("/usage", "Usage"),
         ("/audit", "Audit log"),
         ("/webhooks", "Webhooks"),

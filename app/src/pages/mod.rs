@@ -10,6 +10,7 @@ pub mod keys;
 pub mod landing;
 pub mod not_found;
 pub mod overview;
+pub mod servers;
 pub mod settings;
 pub mod usage;
 pub mod webhooks;

@@ -106,3 +106,33 @@ pub(crate) fn server_from_row(row: &sqlx::any::AnyRow) -> CoreResult<UpstreamSer
         id,
     })
 }
+
+/// A tool as a connection test found it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProbedTool {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+/// What a connection test found.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProbeResult {
+    pub server_name: String,
+    pub server_version: String,
+    pub protocol_version: String,
+    pub tools: Vec<ProbedTool>,
+}
+
+/// Something that can test a server (the gateway does); the dashboard asks it through this.
+pub trait Prober: Send + Sync + std::fmt::Debug {
+    /// Connects to the server, asks what it is and which tools it has, and records its health.
+    fn probe(
+        &self,
+        server: UpstreamServer,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<ProbeResult, String>> + Send + '_>>;
+}

@@ -105,6 +105,14 @@ pub async fn add_in(
         Some(slug) => slug,
         None => ServerSlug::from_name(new.name.as_str())?,
     };
+    let taken = sqlx::query("SELECT 1 FROM upstream_servers WHERE workspace_id = $1 AND slug = $2")
+        .bind(workspace_id)
+        .bind(slug.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    if taken.is_some() {
+        return Err(CoreError::invalid("slug", "Another server of this workspace has this slug; choose another."));
+    }
     check_address(&new.url, new.allow_private).await?;
     let count = sqlx::query("SELECT COUNT(*) FROM upstream_servers WHERE workspace_id = $1")
         .bind(workspace_id)

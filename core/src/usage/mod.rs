@@ -6,7 +6,9 @@
 mod report;
 mod rollup;
 
-pub use report::{Breakdown, MAX_CUSTOM_DAYS, Point, Range, Report, Summary, TopItem, Window, overview, report};
+pub use report::{
+    Breakdown, MAX_CUSTOM_DAYS, Point, Range, Report, Summary, TopItem, Window, calls_by_server, overview, report,
+};
 pub use rollup::roll_up;
 
 /// Upper bounds (ms, inclusive) of the latency histogram's buckets; the last bucket takes the rest.

@@ -425,3 +425,21 @@ mod tests {
         assert_eq!(super::super::bucket_of(99_999), BUCKETS - 1);
     }
 }
+
+/// Calls to each upstream server since `from` (live and test), by slug, from the minute rows (the
+/// last two days are always minutes).
+pub async fn calls_by_server(
+    db: &Db,
+    workspace_id: &str,
+    from: Millis,
+) -> CoreResult<std::collections::HashMap<String, i64>> {
+    let rows = sqlx::query(
+        "SELECT server, CAST(SUM(calls) AS BIGINT) AS calls FROM usage_minutes
+         WHERE workspace_id = $1 AND minute >= $2 AND server <> '' GROUP BY server",
+    )
+    .bind(workspace_id)
+    .bind(from)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get::<String, _>("server")?, r.try_get::<i64, _>("calls")?))).collect()
+}

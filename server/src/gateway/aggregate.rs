@@ -116,19 +116,26 @@ pub async fn resolve(
     if let Err(denial) = policy::reach(p, &server) {
         return Some(Err(denial.into()));
     }
-    if let Some(original) = naming::unchanged_original(slug, rest) {
-        return Some(Ok((server, original.to_owned())));
-    }
-    // A name the rule changed: find the one it came from.
+    // The name it came from, by the server's (cached) list: a kept name and a shortened one with
+    // its hash can look alike, so the list decides.
     let items = match upstreams.list(&server, Some(p), list).await {
         Ok(items) => items,
-        Err(e) => return Some(Err(e)),
+        Err(e) => {
+            return Some(match naming::unchanged_original(slug, rest) {
+                Some(original) => Ok((server, original.to_owned())),
+                None => Err(e),
+            });
+        }
     };
     let original = items.iter().filter_map(|t| t["name"].as_str()).find(|name| naming::exposed(slug, name) == exposed);
     Some(match original {
         Some(name) => Ok((server, name.to_owned())),
-        None => {
-            Err(GatewayError::not_found(format!("The server '{slug}' has no tool or prompt named like {exposed}.")))
-        }
+        // Not listed (it may have just appeared): a kept name is tried as it is.
+        None => match naming::unchanged_original(slug, rest) {
+            Some(original) => Ok((server, original.to_owned())),
+            None => {
+                Err(GatewayError::not_found(format!("The server '{slug}' has no tool or prompt named like {exposed}.")))
+            }
+        },
     })
 }

@@ -72,3 +72,33 @@ pub async fn run(db: Db, upstreams: Upstreams) {
         }
     }
 }
+
+impl gatehouse_core::servers::Prober for Upstreams {
+    fn probe(
+        &self,
+        server: UpstreamServer,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<gatehouse_core::servers::ProbeResult, String>> + Send + '_>> {
+        Box::pin(async move {
+            let found = check(self.db(), self, &server).await.map_err(|e| e.message)?;
+            let flag = |tool: &Value, hint: &str| tool["annotations"][hint].as_bool();
+            Ok(gatehouse_core::servers::ProbeResult {
+                server_name: found.server_name,
+                server_version: found.server_version,
+                protocol_version: found.protocol_version,
+                tools: found
+                    .tools
+                    .iter()
+                    .map(|t| gatehouse_core::servers::ProbedTool {
+                        name: t["name"].as_str().unwrap_or_default().to_owned(),
+                        title: t["title"].as_str().map(str::to_owned),
+                        description: t["description"].as_str().map(str::to_owned),
+                        read_only: flag(t, "readOnlyHint"),
+                        destructive: flag(t, "destructiveHint"),
+                        idempotent: flag(t, "idempotentHint"),
+                        open_world: flag(t, "openWorldHint"),
+                    })
+                    .collect(),
+            })
+        })
+    }
+}

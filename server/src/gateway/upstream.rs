@@ -199,6 +199,10 @@ impl Upstreams {
         })
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     fn client(&self, server: &UpstreamServer) -> &Outbound {
         if server.allow_private { &self.private } else { &self.public }
     }

@@ -695,7 +695,14 @@ impl ServerHandler for GatehouseMcp {
             }
             let mut params = serde_json::to_value(&request).unwrap_or_default();
             params["uri"] = json!(original);
-            let reply = self.forward(&server, &p, "resources/read", params, &context).await?;
+            let mut reply = self.forward(&server, &p, "resources/read", params, &context).await?;
+            if let Some(contents) = reply["contents"].as_array_mut() {
+                for item in contents {
+                    if let Some(uri) = item["uri"].as_str() {
+                        item["uri"] = json!(naming::exposed_uri(slug, uri));
+                    }
+                }
+            }
             return serde_json::from_value::<ReadResourceResult>(reply)
                 .map(Into::into)
                 .map_err(|_| McpError::internal_error("the upstream's resource is not readable", None));
