@@ -27,6 +27,16 @@ pub struct KeyView {
     pub rate_limit_per_minute: Option<i64>,
     /// active, expiring, expired or revoked.
     pub status: String,
+    /// The upstream servers it may reach, as stored: none (`None`), `*`, or `crm search/tool …`.
+    pub servers: Option<String>,
+}
+
+/// An upstream server a key may be given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerChoice {
+    pub slug: String,
+    pub name: String,
+    pub environment: String,
 }
 
 /// A scope of the catalog, with what it allows.
@@ -62,6 +72,8 @@ pub struct KeysPage {
     pub catalog: Vec<ScopeInfo>,
     /// The workspace's agents and apps, live and test.
     pub resources: Vec<ResourceInfo>,
+    /// The workspace's upstream servers.
+    pub servers: Vec<ServerChoice>,
     pub can_manage: bool,
     pub is_owner: bool,
     pub max_lifetime_days: Option<i64>,
@@ -92,6 +104,7 @@ fn view_of(k: gatehouse_core::keys::ApiKey, now: i64, pending: Option<i64>) -> K
         name: k.name,
         environment: k.environment.as_str().to_owned(),
         scopes: k.scopes.names(),
+        servers: k.servers.to_stored(),
         resources: k.resources,
         hint: k.hint,
         created_by: k.created_by,
@@ -170,6 +183,12 @@ pub async fn list_keys(
             .map(|s| ScopeInfo { name: s.as_str().to_owned(), description: s.description().to_owned() })
             .collect(),
         resources: workspace_resources(&ctx.db, &membership.workspace.id).await.map_err(fail)?,
+        servers: gatehouse_core::servers::list_in(&ctx.db, &membership.workspace.id)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .map(|s| ServerChoice { slug: s.slug, name: s.name, environment: s.environment.as_str().to_owned() })
+            .collect(),
         can_manage: membership.role.can_manage_access(),
         is_owner: membership.role.can_manage_workspace(),
         max_lifetime_days: policy.max_lifetime_days,

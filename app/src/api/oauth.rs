@@ -36,6 +36,11 @@ pub struct ConsentView {
     pub workspaces: Vec<WorkspaceChoice>,
     pub lifetimes: Vec<(String, String)>,
     pub email: String,
+    /// The live upstream servers of each workspace the person may approve for: (workspace slug,
+    /// server slug, server name).
+    pub servers: Vec<(String, String, String)>,
+    /// The one upstream server the app asked for (its resource is `/mcp/{slug}`), if so.
+    pub only_server: Option<String>,
 }
 
 /// What the device page shows for a code.
@@ -100,7 +105,20 @@ pub async fn load_consent(id: String) -> Result<ConsentView, AppError> {
         gatehouse_core::oauth::ConsentStatus::Denied => "denied",
         gatehouse_core::oauth::ConsentStatus::Expired => "expired",
     };
+    let workspaces = choices(&ctx.db, &user_id).await?;
+    let mut servers = Vec::new();
+    for w in workspaces.iter().filter(|w| w.can_approve) {
+        let ws = gatehouse_core::workspaces::find_by_slug(&ctx.db, &w.slug).await.map_err(fail)?;
+        for s in gatehouse_core::servers::list_in(&ctx.db, &ws.id).await.map_err(fail)? {
+            if s.environment == gatehouse_core::keys::Environment::Live {
+                servers.push((w.slug.clone(), s.slug, s.name));
+            }
+        }
+    }
+    let only_server = gatehouse_core::oauth::server_of_resource(&request.resource, &ctx.public_url).map(str::to_owned);
     Ok(ConsentView {
+        servers,
+        only_server,
         id: request.id,
         client_name: request.client_name,
         client_uri: request.client_uri,
@@ -109,7 +127,7 @@ pub async fn load_consent(id: String) -> Result<ConsentView, AppError> {
         verified_host: request.verified_host,
         scopes: scope_infos(&request.scopes),
         status: status.to_owned(),
-        workspaces: choices(&ctx.db, &user_id).await?,
+        workspaces,
         lifetimes: lifetimes(),
         email: email_of(&ctx.db, &user_id).await?,
     })

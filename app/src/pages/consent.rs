@@ -57,6 +57,57 @@ pub fn ConnectionChoices(
     }
 }
 
+/// Which upstream servers the connection will reach: for an app that asked for one server's
+/// address, that server; otherwise the chosen workspace's servers, all ticked, which the person can
+/// narrow (only those of the workspace chosen above count).
+#[component]
+fn ServerChoices(servers: Vec<(String, String, String)>, only: Option<String>) -> impl IntoView {
+    if let Some(slug) = only {
+        return view! {
+            <p class="rounded-lg bg-slate-50 px-3 py-2 text-sm text-slate-700" data-testid="consent-only-server">
+                "It connects to one upstream server: "<span class="font-mono">{slug}</span>"."
+            </p>
+        }
+        .into_any();
+    }
+    if servers.is_empty() {
+        return ().into_any();
+    }
+    let mut workspaces: Vec<String> = servers.iter().map(|(w, _, _)| w.clone()).collect();
+    workspaces.dedup();
+    let several = workspaces.len() > 1;
+    view! {
+        <fieldset data-testid="consent-servers">
+            <legend class="text-sm font-medium text-slate-800">"Upstream servers it may reach"</legend>
+            <p class="text-xs text-slate-500">"Untick what it should not reach. It can always use the built-in tools its scopes allow."</p>
+            {workspaces.into_iter().map(|w| {
+                let all_id = format!("srv-all-{w}");
+                let all_for = all_id.clone();
+                view! {
+                    <div class="mt-2 space-y-1">
+                        {several.then(|| view! { <p class="text-xs font-semibold text-slate-600">{format!("In {w}:")}</p> })}
+                        <label for=all_for class="flex items-center gap-2 text-sm">
+                            <input id=all_id type="checkbox" name="servers[]" value=format!("*@{w}") class="h-4 w-4 rounded border-slate-300" />
+                            "All servers, including ones added later"
+                        </label>
+                        {servers.iter().filter(|(ws, _, _)| *ws == w).map(|(ws, slug, name)| {
+                            let id = format!("srv-{ws}-{slug}");
+                            let label_for = id.clone();
+                            view! {
+                                <label for=label_for class="flex items-center gap-2 text-sm" data-testid="consent-server">
+                                    <input id=id type="checkbox" name="servers[]" value=format!("{slug}@{ws}") checked=true class="h-4 w-4 rounded border-slate-300" />
+                                    <span>{name.clone()}</span><span class="font-mono text-xs text-slate-500">{slug.clone()}</span>
+                                </label>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
+            }).collect_view()}
+        </fieldset>
+    }
+    .into_any()
+}
+
 #[component]
 pub fn ConsentPage() -> impl IntoView {
     let params = use_params_map();
@@ -180,6 +231,7 @@ fn Consent(
                     <FormAlert value=approve.value() />
                     <input type="hidden" name="id" value=id.clone() />
                     <ConnectionChoices id_prefix="consent" workspaces=approvable.clone() lifetimes=request.lifetimes.clone() />
+                    <ServerChoices servers=request.servers.clone() only=request.only_server.clone() />
                     <div class="flex items-center gap-3 pt-2">
                         <SubmitButton label="Approve" pending=approve.pending() />
                         <button type="submit" form="consent-deny" disabled=move || deny.pending().get()

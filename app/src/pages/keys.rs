@@ -10,7 +10,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::keys::{
-        CreateKey, CreatedKey, KeyView, KeysPage, ResourceInfo, RevokeKey, RollKey, ScopeInfo, UpdateKey, list_keys,
+        CreateKey, CreatedKey, KeyView, KeysPage, ResourceInfo, RevokeKey, RollKey, ScopeInfo, ServerChoice, UpdateKey,
+        list_keys,
     },
     components::{FormAlert, LazyPopover, PageHeader, Popover, SubmitButton, TextField, field_error, format_date},
     pages::dashboard::use_slug,
@@ -91,6 +92,7 @@ fn KeysBody(page: KeysPage, actions: KeyActions, filter: String) -> impl IntoVie
     let slug = use_slug();
     let catalog = page.catalog.clone();
     let resources = page.resources.clone();
+    let servers = page.servers.clone();
     let can_manage = page.can_manage;
     let now = page.now;
     let count = |status: &str| page.counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
@@ -109,7 +111,7 @@ fn KeysBody(page: KeysPage, actions: KeyActions, filter: String) -> impl IntoVie
     };
     let (page_no, pages) = (page.page, page.pages);
     view! {
-        {can_manage.then(|| view! { <CreateKeyPanel catalog=catalog.clone() resources=resources.clone() actions=actions max_days=page.max_lifetime_days /> })}
+        {can_manage.then(|| view! { <CreateKeyPanel catalog=catalog.clone() resources=resources.clone() servers=page.servers.clone() actions=actions max_days=page.max_lifetime_days /> })}
         <nav aria-label="Filter keys by status" class="mb-4 mt-6 flex flex-wrap gap-2">
             {STATUSES
                 .into_iter()
@@ -142,7 +144,7 @@ fn KeysBody(page: KeysPage, actions: KeyActions, filter: String) -> impl IntoVie
         } else {
             view! {
                 <ul class="space-y-3" data-testid="key-list">
-                    {page.keys.into_iter().map(|k| view! { <KeyRow key=k catalog=catalog.clone() resources=resources.clone() actions=actions can_manage=can_manage now=now /> }).collect_view()}
+                    {page.keys.into_iter().map(|k| view! { <KeyRow key=k catalog=catalog.clone() resources=resources.clone() servers=servers.clone() actions=actions can_manage=can_manage now=now /> }).collect_view()}
                 </ul>
                 {(pages > 1).then(|| view! {
                     <nav aria-label="Pages of keys" class="mt-4 flex items-center justify-between text-sm text-slate-700" data-testid="key-pages">
@@ -232,6 +234,49 @@ fn ScopePicker(
     }
 }
 
+/// Which upstream servers a key reaches: ticked servers (of its environment), all of them now and
+/// later, or single tools typed as `slug/tool`. Nothing ticked: none.
+#[component]
+fn ServerPicker(
+    servers: Vec<ServerChoice>,
+    #[prop(optional)] selected: Option<String>,
+    #[prop(into)] id_prefix: String,
+) -> impl IntoView {
+    let stored = selected.unwrap_or_default();
+    let items: Vec<String> = stored.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let all = items.iter().any(|i| i == "*");
+    let tools: Vec<String> = items.iter().filter(|i| i.contains('/')).cloned().collect();
+    let (all_id, all_for) = (format!("{id_prefix}-all"), format!("{id_prefix}-all"));
+    let (tools_id, tools_for) = (format!("{id_prefix}-tools"), format!("{id_prefix}-tools"));
+    view! {
+        <fieldset data-testid="server-picker">
+            <legend class="text-sm font-medium text-slate-800">"Upstream servers"</legend>
+            <p class="text-xs text-slate-500">"What it may reach besides the built-in tools. None ticked: no upstream server. A pk_live_ key reaches live servers, a pk_test_ key test servers."</p>
+            <label for=all_for class="mt-2 flex items-center gap-2 text-sm">
+                <input id=all_id type="checkbox" name="servers[]" value="*" checked=all class="h-4 w-4 rounded border-slate-300" />
+                "All servers, including ones added later"
+            </label>
+            <div class="mt-1 grid gap-1 sm:grid-cols-2">
+                {servers.into_iter().map(|srv| {
+                    let id = format!("{id_prefix}-{}", srv.slug);
+                    let label_for = id.clone();
+                    let checked = items.contains(&srv.slug);
+                    view! {
+                        <label for=label_for class="flex items-center gap-2 rounded-lg px-2 py-1 text-sm hover:bg-slate-50">
+                            <input id=id type="checkbox" name="servers[]" value=srv.slug.clone() checked=checked class="h-4 w-4 rounded border-slate-300" />
+                            <span class="truncate">{srv.name.clone()}</span>
+                            <span class="font-mono text-xs text-slate-500">{format!("{} · {}", srv.slug, srv.environment)}</span>
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <label for=tools_for class="mt-2 block text-xs text-slate-600">"Or only some tools (slug/tool, separated by commas)"</label>
+            <input id=tools_id type="text" name="servers[]" value=tools.join(", ") placeholder="crm/search_contacts"
+                class="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-1.5 font-mono text-sm" />
+        </fieldset>
+    }
+}
+
 /// Optional limit of a key to chosen agents and apps (of the key's environment).
 #[component]
 fn ResourcePicker(
@@ -276,6 +321,7 @@ fn ResourcePicker(
 fn CreateKeyPanel(
     catalog: Vec<ScopeInfo>,
     resources: Vec<ResourceInfo>,
+    servers: Vec<ServerChoice>,
     actions: KeyActions,
     max_days: Option<i64>,
 ) -> impl IntoView {
@@ -284,6 +330,7 @@ fn CreateKeyPanel(
     let scope_error = field_error(value, "scopes");
     let expiry_error = field_error(value, "expiry");
     let resource_error = field_error(value, "resources");
+    let server_error = field_error(value, "servers");
     let select = "block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30";
     let panel = NodeRef::<leptos::html::Details>::new();
     let form = NodeRef::<leptos::html::Form>::new();
@@ -323,6 +370,12 @@ fn CreateKeyPanel(
                     <ResourcePicker resources=resources id_prefix="new-resource" />
                     {move || resource_error.get().map(|e| view! { <p class="mt-1 text-sm text-rose-600" data-testid="field-error">{e}</p> })}
                 </div>
+                {(!servers.is_empty()).then(|| view! {
+                    <div>
+                        <ServerPicker servers=servers.clone() id_prefix="new-server" />
+                        {move || server_error.get().map(|e| view! { <p class="mt-1 text-sm text-rose-600" data-testid="field-error">{e}</p> })}
+                    </div>
+                })}
                 <div class="grid gap-4 sm:grid-cols-2">
                     <div class="space-y-1.5">
                         <label for="new-key-expiry" class="block text-sm font-medium text-slate-800">"Expires"</label>
@@ -367,6 +420,7 @@ fn KeyRow(
     key: KeyView,
     catalog: Vec<ScopeInfo>,
     resources: Vec<ResourceInfo>,
+    servers: Vec<ServerChoice>,
     actions: KeyActions,
     can_manage: bool,
     now: i64,
@@ -398,6 +452,12 @@ fn KeyRow(
     let rolled = key.rolled_to.is_some();
     let edit_resources = key.resources.clone();
     let key_env = key.environment.clone();
+    let own_servers: Vec<ServerChoice> = servers.into_iter().filter(|s| s.environment == key_env).collect();
+    let edit_servers = key.servers.clone();
+    let reaches = key.servers.as_ref().map(|s| match s.as_str() {
+        "*" => "Reaches all upstream servers".to_owned(),
+        list => format!("Reaches: {}", list.replace(' ', ", ")),
+    });
     let own_resources: Vec<ResourceInfo> = resources.into_iter().filter(|r| r.environment == key_env).collect();
     let limited_to = key.resources.as_ref().map(|ids| {
         let names: Vec<String> = ids
@@ -420,12 +480,13 @@ fn KeyRow(
                         {key.scopes.iter().map(|s| view! { <span class="rounded bg-indigo-50 px-1.5 py-0.5 font-mono text-xs text-indigo-800">{s.clone()}</span> }).collect_view()}
                     </p>
                     {limited_to.map(|l| view! { <p class="mt-1 text-xs font-medium text-slate-700" data-testid="key-limited">{l}</p> })}
+                    {reaches.map(|r| view! { <p class="mt-1 text-xs font-medium text-slate-700" data-testid="key-servers">{r}</p> })}
                     <p class="mt-2 text-xs text-slate-500">{format!("{created} · {last_used} · {expires}")}</p>
                 </div>
                 {(can_manage && works).then(|| view! {
                     <div class="flex flex-wrap gap-2">
-                        <LazyPopover label="Edit" wide=true clone:id clone:catalog clone:own_resources clone:edit_name clone:edit_scopes clone:edit_resources clone:edit_limit>
-                            <EditKeyForm id=id.clone() catalog=catalog.clone() resources=own_resources.clone() name=edit_name.clone()
+                        <LazyPopover label="Edit" wide=true clone:id clone:catalog clone:own_resources clone:own_servers clone:edit_servers clone:edit_name clone:edit_scopes clone:edit_resources clone:edit_limit>
+                            <EditKeyForm id=id.clone() catalog=catalog.clone() resources=own_resources.clone() servers=own_servers.clone() server_access=edit_servers.clone() name=edit_name.clone()
                                 scopes=edit_scopes.clone() selected=edit_resources.clone().unwrap_or_default() limit=edit_limit.clone() actions=actions />
                         </LazyPopover>
                         {(!rolled).then(|| view! {
@@ -467,6 +528,8 @@ fn EditKeyForm(
     id: String,
     catalog: Vec<ScopeInfo>,
     resources: Vec<ResourceInfo>,
+    servers: Vec<ServerChoice>,
+    server_access: Option<String>,
     name: String,
     scopes: Vec<String>,
     selected: Vec<String>,
@@ -482,6 +545,10 @@ fn EditKeyForm(
             <TextField name="name" id=format!("edit-name-{id}") label="Name" value=name maxlength=200usize error=field_error(actions.update.value(), "name") />
             <ScopePicker catalog=catalog selected=scopes id_prefix=format!("edit-{id}") />
             <ResourcePicker resources=resources selected=selected id_prefix=format!("edit-res-{id}") />
+            {(!servers.is_empty()).then(|| view! {
+                <input type="hidden" name="servers_shown" value="1" />
+                <ServerPicker servers=servers.clone() selected=server_access.clone().unwrap_or_default() id_prefix=format!("edit-srv-{id}") />
+            })}
             <TextField name="rate_limit" id=format!("edit-limit-{id}") label="Requests per minute (empty: workspace default)" kind="number"
                 value=limit error=field_error(actions.update.value(), "rate_limit") />
             <SubmitButton label="Save changes" pending=actions.update.pending() />

@@ -223,12 +223,14 @@ pub struct ConsentRequest {
     pub scopes: ScopeSet,
     pub status: ConsentStatus,
     pub expires_at: Millis,
+    /// The resource asked for: `<public URL>/mcp`, or one upstream server's `/mcp/{slug}`.
+    pub resource: String,
 }
 
 /// The request behind a consent page. Anyone signed in may look at it; deciding needs a role.
 pub async fn consent_request(db: &Db, id: &str) -> CoreResult<ConsentRequest> {
     let row = sqlx::query(
-        "SELECT r.id, r.client_id, c.name, c.client_uri, c.kind, r.redirect_uri, r.scopes, r.expires_at, r.decision
+        "SELECT r.id, r.client_id, c.name, c.client_uri, c.kind, r.redirect_uri, r.scopes, r.expires_at, r.decision, r.resource
          FROM oauth_requests r JOIN oauth_clients c ON c.id = r.client_id WHERE r.id = $1",
     )
     .bind(id)
@@ -259,6 +261,7 @@ pub async fn consent_request(db: &Db, id: &str) -> CoreResult<ConsentRequest> {
         scopes: ScopeSet::from_stored(&row.try_get::<String, _>("scopes")?),
         status,
         expires_at,
+        resource: row.try_get("resource")?,
     })
 }
 
