@@ -52,6 +52,8 @@ pub struct ServersPage {
 /// What a connection test found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestView {
+    /// The server tested (its slug).
+    pub server_slug: String,
     pub server_name: String,
     pub server_version: String,
     pub protocol_version: String,
@@ -158,6 +160,7 @@ pub async fn test_server(slug: String, server_slug: String) -> Result<TestView, 
     let disabled = server.disabled_tools.clone();
     let found = ctx.prober.probe(server).await.map_err(|why| fail(CoreError::Conflict(why)))?;
     Ok(TestView {
+        server_slug,
         server_name: found.server_name,
         server_version: found.server_version,
         protocol_version: found.protocol_version,

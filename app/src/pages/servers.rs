@@ -129,7 +129,7 @@ fn TestResult(actions: Actions) -> impl IntoView {
     move || {
         actions.test.value().get().map(|result| match result {
             Ok(found) => {
-                let server = actions.test.input().get().map(|i| i.server_slug).unwrap_or_default();
+                let server = found.server_slug.clone();
                 view! {
                     <section class="mb-6 rounded-xl border border-emerald-200 bg-emerald-50/50 p-4" data-testid="server-test">
                         <p class="text-sm text-emerald-900" data-testid="server-test-identity">

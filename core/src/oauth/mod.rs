@@ -47,7 +47,6 @@ pub use pkce::CodeChallenge;
 pub use redirect::RedirectUri;
 pub use tokens::{AccessGrant, TokenResponse, exchange_code, refresh, revoke_token, verify_access};
 
-
 use crate::clock::{MINUTE, Millis, SECOND};
 
 /// How long an authorization code may be exchanged.

@@ -140,7 +140,7 @@ async fn serve(state: &AppState, p: &Principal, server: &UpstreamServer, message
             if let Err(denial) = policy::call_tool(p, server, &tool) {
                 let e: GatewayError = denial.into();
                 record(state, p, server, &tool, e.code, Instant::now());
-                return result(&id, e.tool_result());
+                return result(&id, complete(e.tool_result(), modern, false));
             }
             relay(state, p, server, message, Some(tool)).await
         }
@@ -215,6 +215,19 @@ pub fn outcome_of(response: &Value) -> String {
     "ok".to_owned()
 }
 
+/// A response in the caller's revision: a 2026-07-28 caller of an upstream of the older revisions
+/// gets the fields its revision requires (`resultType`; cache hints on lists and reads).
+fn for_caller(mut message: Value, method: &str, modern: bool) -> Value {
+    if modern && let Some(result) = message.get_mut("result").and_then(Value::as_object_mut) {
+        result.entry("resultType").or_insert_with(|| json!("complete"));
+        if method.ends_with("/list") || method == "resources/read" {
+            result.entry("ttlMs").or_insert_with(|| json!(0));
+            result.entry("cacheScope").or_insert_with(|| json!("private"));
+        }
+    }
+    message
+}
+
 /// Sends the message on and relays the answer: as it came (JSON), or event by event (SSE).
 async fn relay(
     state: &AppState,
@@ -225,8 +238,11 @@ async fn relay(
 ) -> Response {
     let started = Instant::now();
     let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let modern = modern_caller(&message);
+    let method = message["method"].as_str().unwrap_or_default().to_owned();
     match state.upstreams.send(server, Some(p), &message).await {
         Ok(Answer::Json { status, body }) => {
+            let body = for_caller(body, &method, modern);
             if let Some(tool) = &tool {
                 record(state, p, server, tool, &outcome_of(&body), started);
             }
@@ -239,7 +255,7 @@ async fn relay(
         Err(e) => {
             if let Some(tool) = &tool {
                 record(state, p, server, tool, e.code, started);
-                return result(&id, e.tool_result());
+                return result(&id, complete(e.tool_result(), modern, false));
             }
             json_response(StatusCode::OK, e.json_rpc(&id))
         }
@@ -295,6 +311,9 @@ fn stream_response(
         let (event, finished) = match next {
             Some(Ok(message)) => {
                 let finished = is_response(&message);
+                let modern = modern_caller(&relay.request);
+                let method = relay.request["method"].as_str().unwrap_or_default().to_owned();
+                let message = if finished { for_caller(message, &method, modern) } else { message };
                 if finished && let Some(tool) = &relay.tool {
                     record(&relay.state, &relay.p, &relay.server, tool, &outcome_of(&message), relay.started);
                 }
@@ -303,7 +322,8 @@ fn stream_response(
             Some(Err(e)) => {
                 if let Some(tool) = &relay.tool {
                     record(&relay.state, &relay.p, &relay.server, tool, e.code, relay.started);
-                    (json!({"jsonrpc": "2.0", "id": id, "result": e.tool_result()}), true)
+                    let modern = modern_caller(&relay.request);
+                    (json!({"jsonrpc": "2.0", "id": id, "result": complete(e.tool_result(), modern, false)}), true)
                 } else {
                     (e.json_rpc(&id), true)
                 }
