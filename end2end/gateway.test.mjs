@@ -108,8 +108,18 @@ test('add a server, test it, switch a tool off, give a key that server, and call
   assert.deepEqual(progress, [1, 2]);
   await client.close();
 
-  // The Usage page names the calls by tool.
-  await page.goto(`${server.url}/w/${slug}/servers`);
+  // The Usage page counts the calls by server (written every few seconds).
+  let servers = [];
+  for (let i = 0; i < 40 && servers[0]?.calls !== 2; i++) {
+    servers = await page.evaluate(async (slug) => {
+      const body = new URLSearchParams([['slug', slug], ['range', '24h'], ['environment', 'live']]);
+      return (await (await fetch('/api/usage/report', { method: 'POST', body })).json()).servers;
+    }, slug);
+    if (servers[0]?.calls !== 2) await new Promise((r) => setTimeout(r, 250));
+  }
+  await page.goto(`${server.url}/w/${slug}/usage`);
   await hydrated(page);
+  assert.match(await page.getByTestId('usage-by-server').textContent(), /everything\s*2\s*0/);
+  assert.match(await page.getByTestId('usage-by-tool').textContent(), /everything__echo\s*1\s*0/);
   assert.deepEqual(page.errors, []);
 });

@@ -1,5 +1,7 @@
 //! Server functions for the API keys page: list, create (the key is in that one response only,
 //! sent with `Cache-Control: no-store`), edit, roll, revoke, and the workspace's key policy.
+// A server function takes one argument per form field, and some forms have more than seven.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

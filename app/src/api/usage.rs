@@ -32,7 +32,7 @@ pub struct PointView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopView {
     pub name: String,
-    /// key, connector or tool.
+    /// key, connector, tool or server.
     pub kind: String,
     pub calls: i64,
     pub errors: i64,
@@ -52,6 +52,8 @@ pub struct UsageView {
     pub total: Numbers,
     pub callers: Vec<TopView>,
     pub tools: Vec<TopView>,
+    /// Calls by upstream server; empty while only the built-in catalog is called.
+    pub servers: Vec<TopView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +62,8 @@ pub struct OverviewStats {
     pub periods: Vec<(String, Numbers)>,
     pub callers: Vec<TopView>,
     pub tools: Vec<TopView>,
+    /// Calls by upstream server; empty while only the built-in catalog is called.
+    pub servers: Vec<TopView>,
     /// Keys that stop working within 7 days: (name, when).
     pub expiring: Vec<(String, i64)>,
 }
@@ -72,6 +76,12 @@ fn numbers(s: gatehouse_core::usage::Summary) -> Numbers {
 #[cfg(feature = "ssr")]
 fn tops(items: Vec<gatehouse_core::usage::TopItem>) -> Vec<TopView> {
     items.into_iter().map(|t| TopView { name: t.name, kind: t.kind, calls: t.calls, errors: t.errors }).collect()
+}
+
+/// The by-server list, or nothing while every call went to the built-in catalog.
+#[cfg(feature = "ssr")]
+fn by_server(items: Vec<gatehouse_core::usage::TopItem>) -> Vec<TopView> {
+    if items.iter().all(|t| t.name == gatehouse_core::usage::BUILT_IN_SERVER) { Vec::new() } else { tops(items) }
 }
 
 /// The Usage page: a range (24h, 7d, 30d, or whole days `from`–`to`) of live or test traffic.
@@ -113,6 +123,7 @@ pub async fn load_usage(
         total: numbers(report.total),
         callers: tops(report.breakdown.callers),
         tools: tops(report.breakdown.tools),
+        servers: by_server(report.breakdown.servers),
     })
 }
 
@@ -144,6 +155,7 @@ pub async fn load_overview(slug: String) -> Result<OverviewStats, AppError> {
         periods: periods.into_iter().map(|(r, s)| (r.label().to_owned(), numbers(s))).collect(),
         callers: tops(week.callers),
         tools: tops(week.tools),
+        servers: by_server(week.servers),
         expiring,
     })
 }

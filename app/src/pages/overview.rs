@@ -110,6 +110,9 @@ fn Activity(stats: OverviewStats, slug: String) -> impl IntoView {
                 {top_list("Connectors", connectors, "overview-connectors")}
                 {top_list("Tools", stats.tools, "overview-tools")}
             </div>
+            {(!stats.servers.is_empty()).then(|| view! {
+                <div class="mt-4 grid gap-4 sm:grid-cols-3">{top_list("Servers", stats.servers, "overview-servers")}</div>
+            })}
             <div class="mt-6 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid="overview-expiring">
                 <h2 class="text-base font-semibold text-slate-900">"Keys expiring soon"</h2>
                 {if stats.expiring.is_empty() {

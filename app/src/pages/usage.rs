@@ -69,7 +69,7 @@ fn TopTable(#[prop(into)] caption: String, items: Vec<TopView>, #[prop(into)] te
                 <tbody class="divide-y divide-slate-100">
                     {items.into_iter().map(|t| view! {
                         <tr>
-                            <td class="px-4 py-2 text-slate-900">{t.name}{(t.kind != "tool").then(|| view! { <span class="ml-2 rounded bg-slate-100 px-1.5 text-xs text-slate-600">{t.kind.clone()}</span> })}</td>
+                            <td class="px-4 py-2 text-slate-900">{t.name}{(t.kind != "tool" && t.kind != "server").then(|| view! { <span class="ml-2 rounded bg-slate-100 px-1.5 text-xs text-slate-600">{t.kind.clone()}</span> })}</td>
                             <td class="px-4 py-2 text-right font-mono">{t.calls}</td>
                             <td class="px-4 py-2 text-right font-mono">{t.errors}</td>
                         </tr>
@@ -157,6 +157,11 @@ fn Body(usage: UsageView) -> impl IntoView {
                         <TopTable caption="By key and connector" items=usage.callers.clone() testid="usage-by-caller" />
                         <TopTable caption="By tool" items=usage.tools.clone() testid="usage-by-tool" />
                     </div>
+                    {(!usage.servers.is_empty()).then(|| view! {
+                        <div class="grid gap-4 lg:grid-cols-2">
+                            <TopTable caption="By server" items=usage.servers.clone() testid="usage-by-server" />
+                        </div>
+                    })}
                     <details class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
                         <summary class="cursor-pointer text-sm font-medium text-slate-900">"Show the numbers as a table"</summary>
                         <div class="mt-3 overflow-x-auto">

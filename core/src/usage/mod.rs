@@ -7,7 +7,8 @@ mod report;
 mod rollup;
 
 pub use report::{
-    Breakdown, MAX_CUSTOM_DAYS, Point, Range, Report, Summary, TopItem, Window, calls_by_server, overview, report,
+    BUILT_IN_SERVER, Breakdown, MAX_CUSTOM_DAYS, Point, Range, Report, Summary, TopItem, Window, calls_by_server,
+    overview, report,
 };
 pub use rollup::roll_up;
 

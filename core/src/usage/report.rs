@@ -147,7 +147,13 @@ pub struct TopItem {
 pub struct Breakdown {
     pub callers: Vec<TopItem>,
     pub tools: Vec<TopItem>,
+    /// Calls by upstream server; the built-in catalog's calls are named `gatehouse (built-in)`.
+    #[serde(default)]
+    pub servers: Vec<TopItem>,
 }
+
+/// How the by-server breakdown names the built-in catalog's calls.
+pub const BUILT_IN_SERVER: &str = "gatehouse (built-in)";
 
 /// Everything the Usage page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +215,7 @@ enum By {
     Since(Millis, Millis),
     Caller,
     Tool,
+    Server,
 }
 
 /// Calls summed per group over the minute, hour and day tables in `[from, to)`, the busiest
@@ -227,6 +234,7 @@ async fn grouped(
         By::Since(..) => format!("CASE WHEN {time} >= $5 THEN '0' WHEN {time} >= $6 THEN '1' ELSE '2' END"),
         By::Caller => "caller".to_owned(),
         By::Tool => "tool".to_owned(),
+        By::Server => "server".to_owned(),
     };
     let columns: Vec<String> = (0..BUCKETS).map(|i| format!("lat_b{i} AS b{i}")).collect();
     let part = |table: &str, time: &str| {
@@ -254,7 +262,7 @@ async fn grouped(
     match by {
         By::Step(step) => query = query.bind(step),
         By::Since(first, second) => query = query.bind(first).bind(second),
-        By::Caller | By::Tool => {}
+        By::Caller | By::Tool | By::Server => {}
     }
     query
         .fetch_all(db.pool())
@@ -314,11 +322,16 @@ async fn breakdown(
 ) -> CoreResult<Breakdown> {
     let callers = grouped(db, workspace_id, env, span, By::Caller, Some(limit)).await?;
     let tools = grouped(db, workspace_id, env, span, By::Tool, Some(limit)).await?;
+    let servers = grouped(db, workspace_id, env, span, By::Server, Some(limit)).await?;
     let ids: Vec<&str> = callers.iter().map(|(id, _)| id.as_str()).collect();
     let names = caller_names(db, workspace_id, &ids).await?;
     Ok(Breakdown {
         callers: top(callers, |id| caller_name(&names, id)),
         tools: top(tools, |id| (id.to_owned(), "tool".to_owned())),
+        servers: top(servers, |id| {
+            let name = if id.is_empty() { BUILT_IN_SERVER.to_owned() } else { id.to_owned() };
+            (name, "server".to_owned())
+        }),
     })
 }
 
@@ -391,6 +404,24 @@ pub async fn overview(db: &Db, workspace_id: &str, now: Millis) -> CoreResult<(V
     Ok((summaries, week))
 }
 
+/// Calls to each upstream server since `from` (live and test), by slug, from the minute rows (the
+/// last two days are always minutes).
+pub async fn calls_by_server(
+    db: &Db,
+    workspace_id: &str,
+    from: Millis,
+) -> CoreResult<std::collections::HashMap<String, i64>> {
+    let rows = sqlx::query(
+        "SELECT server, CAST(SUM(calls) AS BIGINT) AS calls FROM usage_minutes
+         WHERE workspace_id = $1 AND minute >= $2 AND server <> '' GROUP BY server",
+    )
+    .bind(workspace_id)
+    .bind(from)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get::<String, _>("server")?, r.try_get::<i64, _>("calls")?))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,22 +455,4 @@ mod tests {
         assert_eq!(super::super::bucket_of(3), 2);
         assert_eq!(super::super::bucket_of(99_999), BUCKETS - 1);
     }
-}
-
-/// Calls to each upstream server since `from` (live and test), by slug, from the minute rows (the
-/// last two days are always minutes).
-pub async fn calls_by_server(
-    db: &Db,
-    workspace_id: &str,
-    from: Millis,
-) -> CoreResult<std::collections::HashMap<String, i64>> {
-    let rows = sqlx::query(
-        "SELECT server, CAST(SUM(calls) AS BIGINT) AS calls FROM usage_minutes
-         WHERE workspace_id = $1 AND minute >= $2 AND server <> '' GROUP BY server",
-    )
-    .bind(workspace_id)
-    .bind(from)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get::<String, _>("server")?, r.try_get::<i64, _>("calls")?))).collect()
 }

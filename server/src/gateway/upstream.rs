@@ -137,6 +137,9 @@ struct Breaker {
 }
 
 /// The upstream client, shared by every request. Cheap to clone.
+/// Entries kept for a while, stamped with when they were fetched.
+type Cache<K, V> = Arc<Mutex<HashMap<K, (Instant, Arc<V>)>>>;
+
 #[derive(Clone)]
 pub struct Upstreams {
     db: Db,
@@ -146,8 +149,8 @@ pub struct Upstreams {
     public: Outbound,
     private: Outbound,
     breakers: Arc<Mutex<HashMap<String, Breaker>>>,
-    info: Arc<Mutex<HashMap<String, (Instant, Arc<ServerInfo>)>>>,
-    lists: Arc<Mutex<HashMap<(String, &'static str), (Instant, Arc<Vec<Value>>)>>>,
+    info: Cache<String, ServerInfo>,
+    lists: Cache<(String, &'static str), Vec<Value>>,
 }
 
 fn failure(e: &OutboundError, server: &UpstreamServer) -> GatewayError {
@@ -161,10 +164,10 @@ fn failure(e: &OutboundError, server: &UpstreamServer) -> GatewayError {
 /// A header value as the 2026-07-28 transport carries it: plain when it is safe ASCII, else the
 /// `=?base64?…?=` form.
 fn header_value(value: &str) -> String {
-    let plain = value.bytes().all(|b| (0x20..0x7f).contains(&b))
-        && !value.starts_with(' ')
-        && !value.ends_with(' ')
-        && !(value.starts_with("=?base64?") && value.ends_with("?="));
+    let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let padded = value.starts_with(' ') || value.ends_with(' ');
+    let looks_encoded = value.starts_with("=?base64?") && value.ends_with("?=");
+    let plain = printable && !padded && !looks_encoded;
     if plain { value.to_owned() } else { format!("=?base64?{}?=", STANDARD.encode(value.as_bytes())) }
 }
 

@@ -28,6 +28,7 @@ both_engines!(
     sessions_are_shared_and_reopened,
     bad_servers_are_refused_and_nothing_is_stored,
     upstream_calls_are_counted_by_server,
+    oauth_connectors_reach_the_servers_chosen_and_tokens_their_resource,
 );
 
 fn keyring(app: &TestApp) -> Keyring {
@@ -92,8 +93,8 @@ pub async fn rpc(app: &TestApp, path: &str, bearer: &str, method: &str, params: 
     let value = serde_json::from_str(&text).unwrap_or_else(|_| {
         text.lines()
             .filter_map(|l| l.strip_prefix("data: "))
-            .filter_map(|d| serde_json::from_str(d).ok())
-            .last()
+            .rev()
+            .find_map(|d| serde_json::from_str(d).ok())
             .unwrap_or(Value::Null)
     });
     (status, value)
@@ -236,7 +237,7 @@ async fn upstream_names_prompts_and_resources_on_mcp(engine: Engine) {
             .await;
     assert!(found["result"]["content"][0]["text"].as_str().unwrap_or_default().contains("Turing"), "{found}");
     let (_, renamed) = rpc(&app, "/mcp", &all, "tools/call", json!({"name": dotted, "arguments": {}})).await;
-    assert_eq!(renamed["result"]["structuredContent"]["headers"].is_array(), true, "{renamed}");
+    assert!(renamed["result"]["structuredContent"]["headers"].is_array(), "{renamed}");
     // An upstream's own tool error passes through unchanged.
     let (_, failed) = rpc(&app, "/mcp", &all, "tools/call", json!({"name": "rec__fail", "arguments": {}})).await;
     assert_eq!(failed["result"]["isError"], true);
@@ -539,4 +540,87 @@ async fn upstream_calls_are_counted_by_server(engine: Engine) {
         1
     );
     db.close().await;
+}
+
+/// An authorization-code flow for `resource`; the person ticks `servers` (`slug@workspace`).
+async fn connect_for(app: &TestApp, slug: &str, resource: &str, servers: &[&str]) -> Value {
+    use crate::oauth::{REDIRECT, approve_with, authorize, location, pkce, public_client, query_of, token};
+    let client = public_client(app).await;
+    let (verifier, challenge) = pkce();
+    let res = authorize(
+        app,
+        &[
+            ("client_id", &client.id),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "agents:read"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", resource),
+        ],
+    )
+    .await;
+    let consent = location(&res).strip_prefix("/oauth/consent/").expect("consent").to_owned();
+    let view: Value = app.call("/api/oauth/consent", &[("id", &consent)]).await.json().await.expect("json");
+    let back = approve_with(app, &consent, slug, servers).await;
+    let code = query_of(&back)["code"].clone();
+    let (status, _, tokens) = token(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client.id),
+            ("code_verifier", &verifier),
+            ("resource", resource),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    json!({ "tokens": tokens, "consent": view })
+}
+
+async fn oauth_connectors_reach_the_servers_chosen_and_tokens_their_resource(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let slug = app.sign_up(&unique_email("oauth-gw")).await;
+    let recorder = Recorder::start(Mode::Modern).await;
+    add_server(&app, &slug, "rec", &recorder.url, Environment::Live, "").await;
+    add_server(&app, &slug, "other", &recorder.url, Environment::Live, "").await;
+    // Through /mcp, the person narrows the connector to one of the two servers.
+    let all = connect_for(&app, &slug, &format!("{}/mcp", app.base), &[&format!("rec@{slug}")]).await;
+    let servers: Vec<&str> =
+        all["consent"]["servers"].as_array().expect("servers").iter().filter_map(|s| s[1].as_str()).collect();
+    assert_eq!(servers, ["other", "rec"], "the consent page lists the workspace's servers");
+    let access = all["tokens"]["access_token"].as_str().expect("access").to_owned();
+    let (_, list) = rpc(&app, "/mcp", &access, "tools/list", json!({})).await;
+    let tools = names(&list, "tools");
+    assert!(tools.contains(&"rec__record".to_owned()) && !tools.iter().any(|t| t.starts_with("other__")), "{tools:?}");
+    // A /mcp token is not for /mcp/rec (RFC 8707): the challenge there names that resource.
+    let res = app
+        .client
+        .post(app.url("/mcp/rec"))
+        .bearer_auth(&access)
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), 401);
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .contains("/.well-known/oauth-protected-resource/mcp/rec")
+    );
+    let prm: Value = app.get("/.well-known/oauth-protected-resource/mcp/rec").await.json().await.expect("json");
+    assert_eq!(prm["resource"], format!("{}/mcp/rec", app.base));
+    // A token for /mcp/rec works there, and reaches that server only.
+    let one = connect_for(&app, &slug, &format!("{}/mcp/rec", app.base), &[]).await;
+    assert_eq!(one["consent"]["only_server"], "rec");
+    let access = one["tokens"]["access_token"].as_str().expect("access").to_owned();
+    let (status, list) = rpc(&app, "/mcp/rec", &access, "tools/list", json!({})).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(names(&list, "tools").contains(&"record".to_owned()));
+    let (status, _) = rpc(&app, "/mcp", &access, "tools/list", json!({})).await;
+    assert_eq!(status, 401, "nor is a /mcp/rec token for /mcp");
 }

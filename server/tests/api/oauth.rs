@@ -96,6 +96,15 @@ pub async fn consent_id(app: &TestApp, client: &Client, scope: &str, challenge: 
 }
 
 /// Approves on the consent page's server function; returns the redirect URL.
+/// Approves with upstream servers ticked (`slug@workspace`).
+pub async fn approve_with(app: &TestApp, id: &str, slug: &str, servers: &[&str]) -> String {
+    let mut form = vec![("id", id), ("workspace", slug), ("lifetime", "")];
+    form.extend(servers.iter().map(|s| ("servers[]", *s)));
+    let res = app.call("/api/oauth/approve", &form).await;
+    assert_eq!(res.status(), 200, "approve: {}", res.text().await.unwrap_or_default());
+    location(&res)
+}
+
 pub async fn approve(app: &TestApp, id: &str, slug: &str, lifetime: &str) -> String {
     let res = app.call("/api/oauth/approve", &[("id", id), ("workspace", slug), ("lifetime", lifetime)]).await;
     assert_eq!(res.status(), 200, "approve: {}", res.text().await.unwrap_or_default());
