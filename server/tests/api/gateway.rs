@@ -110,7 +110,7 @@ fn names(list: &Value, field: &str) -> Vec<String> {
 async fn keys_reach_only_their_servers_and_tools(engine: Engine) {
     let app = spawn_app(engine).await;
     let slug = app.sign_up(&unique_email("gw")).await;
-    let crm = python_crm().await;
+    let crm = python_crm(&app.url("")).await;
     let recorder = Recorder::start(Mode::Modern).await;
     add_server(&app, &slug, "crm", &crm.url, Environment::Live, "").await;
     add_server(&app, &slug, "rec", &recorder.url, Environment::Live, "").await;
@@ -119,7 +119,7 @@ async fn keys_reach_only_their_servers_and_tools(engine: Engine) {
     let crm_key = key(&app, &slug, "live", &["crm"]).await;
     let (status, list) = rpc(&app, "/mcp/crm", &crm_key, "tools/list", json!({})).await;
     assert_eq!(status, 200, "{list}");
-    assert_eq!(names(&list, "tools"), ["search_contacts"], "the server's own names");
+    assert_eq!(names(&list, "tools"), ["search_contacts", "caller"], "the server's own names");
     let (_, found) = rpc(
         &app,
         "/mcp/crm",
@@ -129,6 +129,22 @@ async fn keys_reach_only_their_servers_and_tools(engine: Engine) {
     )
     .await;
     assert!(found["result"]["content"][0]["text"].as_str().unwrap_or_default().contains("Ada Lovelace"), "{found}");
+    // The server verifies who is calling as docs/gateway.md shows (PyJWT against the JWKS).
+    let (_, caller) = rpc(&app, "/mcp/crm", &crm_key, "tools/call", json!({"name": "caller", "arguments": {}})).await;
+    let text = caller["result"]["content"][0]["text"].as_str().unwrap_or_default();
+    let claims: Value = serde_json::from_str(text).unwrap_or_else(|_| panic!("verified claims: {caller}"));
+    assert_eq!(claims["workspace"], slug.as_str());
+    assert_eq!((claims["via"].as_str(), claims["environment"].as_str()), (Some("key"), Some("live")));
+    let sub = claims["sub"].as_str().unwrap_or_default();
+    assert!(!sub.is_empty() && crm_key.starts_with(&format!("pk_live_{sub}")), "the key's id: {claims}");
+    // An assertion made for another URL (the audience) is refused by that check.
+    let elsewhere = crm.url.replace("127.0.0.1", "localhost");
+    add_server(&app, &slug, "crm-alias", &elsewhere, Environment::Live, "").await;
+    let alias_key = key(&app, &slug, "live", &["crm-alias"]).await;
+    let (_, refused) =
+        rpc(&app, "/mcp/crm-alias", &alias_key, "tools/call", json!({"name": "caller", "arguments": {}})).await;
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    assert!(refused.to_string().to_lowercase().contains("audience"), "{refused}");
     // Another server: a typed refusal, not an empty list.
     let res = app
         .client
@@ -220,7 +236,7 @@ async fn keys_reach_only_their_servers_and_tools(engine: Engine) {
 async fn upstream_names_prompts_and_resources_on_mcp(engine: Engine) {
     let app = spawn_app(engine).await;
     let slug = app.sign_up(&unique_email("agg")).await;
-    let crm = python_crm().await;
+    let crm = python_crm(&app.url("")).await;
     let recorder = Recorder::start(Mode::Modern).await;
     add_server(&app, &slug, "crm", &crm.url, Environment::Live, "").await;
     add_server(&app, &slug, "rec", &recorder.url, Environment::Live, "").await;

@@ -71,11 +71,14 @@ pub async fn everything() -> Spawned {
 }
 
 /// The Python SDK's CRM.
-pub async fn python_crm() -> Spawned {
+/// The Python SDK's CRM; its `caller` tool verifies identity assertions issued by `gatehouse`
+/// (a base URL) for `http://127.0.0.1:{port}/mcp`, the URL returned.
+pub async fn python_crm(gatehouse: &str) -> Spawned {
     let port = free_port();
     let mut child = Command::new(project(".venv/bin/python"))
         .arg(project("end2end/python/upstream_server.py"))
         .arg(port.to_string())
+        .arg(gatehouse)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
