@@ -15,8 +15,10 @@ struct SealedColumn {
     context: &'static str,
 }
 
-const SEALED: &[SealedColumn] =
-    &[SealedColumn { table: "signing_keys", id: "kid", column: "private_key", context: "signing-key:" }];
+const SEALED: &[SealedColumn] = &[
+    SealedColumn { table: "signing_keys", id: "kid", column: "private_key", context: "signing-key:" },
+    SealedColumn { table: "upstream_servers", id: "id", column: "credentials", context: "upstream-credentials:" },
+];
 
 /// The context a sealed value of this column and row is sealed for.
 pub fn context_of(prefix: &str, id: &str) -> String {
@@ -53,4 +55,50 @@ pub async fn reseal(db: &Db, keys: &Keyring) -> CoreResult<usize> {
         }
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{
+        keys::Environment,
+        servers::{self, CredentialHeaders, NewServer, ServerName, UpstreamUrl},
+        testing::sqlite_with_workspace,
+    };
+
+    #[tokio::test]
+    async fn upstream_credentials_survive_a_rotation() {
+        let (_dir, db) = sqlite_with_workspace().await;
+        let (old, new) = ([1u8; 32], [2u8; 32]);
+        let before = Keyring::new(&old, &[]);
+        let added = servers::add_in(
+            &db,
+            &before,
+            "ws_1",
+            None,
+            NewServer {
+                name: ServerName::parse("CRM").expect("name"),
+                slug: None,
+                url: UpstreamUrl::parse("http://127.0.0.1:9/mcp").expect("url"),
+                environment: Environment::Live,
+                timeout: Duration::from_secs(5),
+                headers: CredentialHeaders::parse("Authorization: Bearer crm-secret").expect("headers"),
+                send_identity: false,
+                allow_private: true,
+            },
+        )
+        .await
+        .expect("added");
+        // The new key first, the old one still opening: reseal, then the old key can go.
+        let rotating = Keyring::new(&new, &[old]);
+        assert_eq!(reseal(&db, &rotating).await.expect("reseal"), 1, "the server's credentials");
+        assert_eq!(reseal(&db, &rotating).await.expect("again"), 0, "nothing stale is left");
+        let after = Keyring::new(&new, &[]);
+        let server = servers::get_in(&db, "ws_1", &added.slug).await.expect("server");
+        let headers = server.credentials(&after).expect("opened with the new key alone");
+        assert_eq!(headers.pairs(), [("Authorization".to_owned(), "Bearer crm-secret".to_owned())]);
+        assert!(server.credentials(&before).is_err(), "the old key no longer opens them");
+    }
 }

@@ -29,6 +29,7 @@ both_engines!(
     bad_servers_are_refused_and_nothing_is_stored,
     upstream_calls_are_counted_by_server,
     oauth_connectors_reach_the_servers_chosen_and_tokens_their_resource,
+    health_changes_are_audited_and_sent_as_webhooks,
 );
 
 fn keyring(app: &TestApp) -> Keyring {
@@ -639,4 +640,84 @@ async fn oauth_connectors_reach_the_servers_chosen_and_tokens_their_resource(eng
     assert!(names(&list, "tools").contains(&"record".to_owned()));
     let (status, _) = rpc(&app, "/mcp", &access, "tools/list", json!({})).await;
     assert_eq!(status, 401, "nor is a /mcp/rec token for /mcp");
+}
+
+/// "Test connection" (the same probe the once-a-minute check runs) records the server's health; a
+/// change from up to down and back is an audit entry and a webhook event for each.
+async fn health_changes_are_audited_and_sent_as_webhooks(engine: Engine) {
+    use std::sync::{Arc, Mutex};
+
+    let app = crate::helpers::spawn_app_with(engine, |c| c.webhooks_allow_private = true).await;
+    let slug = app.sign_up(&unique_email("health")).await;
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = got.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                if let Ok(event) = serde_json::from_slice::<Value>(&body) {
+                    sink.lock().expect("lock").push(event);
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let res = app
+        .call(
+            "/api/webhooks/create",
+            &[("slug", &slug), ("url", &hook), ("events[]", "server.down"), ("events[]", "server.up")],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+
+    let upstream = Recorder::start(Mode::Modern).await;
+    let server = add_server(&app, &slug, "crm", &upstream.url, Environment::Live, "").await;
+    assert_eq!(probe(&app, &slug).await, 200, "up: no change to announce");
+    let moved =
+        |url: &str| servers::ServerChanges { url: Some(UpstreamUrl::parse(url).expect("url")), ..Default::default() };
+    let dead = format!("http://127.0.0.1:{}/mcp", crate::upstreams::free_port());
+    servers::update_in(&app.db, &keyring(&app), &server.workspace_id, None, "crm", moved(&dead)).await.expect("moved");
+    assert_ne!(probe(&app, &slug).await, 200, "the probe fails");
+    servers::update_in(&app.db, &keyring(&app), &server.workspace_id, None, "crm", moved(&upstream.url))
+        .await
+        .expect("moved back");
+    assert_eq!(probe(&app, &slug).await, 200);
+
+    assert_eq!(health_actions(&app, &server.id).await, ["server.down", "server.up"]);
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = got.lock().expect("lock").clone();
+        if events.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Deliveries may arrive in either order (each is sent on its own).
+    let mut types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    types.sort_unstable();
+    assert_eq!(types, ["server.down", "server.up"], "{events:?}");
+    let down = events.iter().find(|e| e["type"] == "server.down").expect("down");
+    assert_eq!(down["data"]["slug"], "crm");
+    assert!(down["data"]["error"].as_str().is_some_and(|e| e.contains("cannot be reached")), "it says why: {down}");
+    let page: Value = app.call("/api/servers/list", &[("slug", &slug)]).await.json().await.expect("json");
+    assert!(page.to_string().contains("\"up\""), "the Servers page shows it up again: {page}");
+}
+
+async fn probe(app: &TestApp, slug: &str) -> reqwest::StatusCode {
+    app.call("/api/servers/test", &[("slug", slug), ("server_slug", "crm")]).await.status()
+}
+
+async fn health_actions(app: &TestApp, server_id: &str) -> Vec<String> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT action FROM audit_events WHERE target_id = $1 AND action IN ('server.down', 'server.up')
+         ORDER BY created_at, id",
+    )
+    .bind(server_id)
+    .fetch_all(app.db.pool())
+    .await
+    .expect("audit")
 }

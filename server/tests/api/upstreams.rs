@@ -21,7 +21,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
