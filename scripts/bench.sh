@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The HTTP benchmarks of docs/benchmarks.md, against a release build on this machine, with Debian's
 # wrk as the load generator on the same machine (it takes part of the same two cores):
-#   scripts/bench.sh [all|mcp|pages|wasm|profile|memory]
+#   scripts/bench.sh [all|mcp|gateway|pages|wasm|profile|memory]
 #   mcp    an MCP tools/call of a read tool (list_agents, five agents) at 64 connections: a bare
 #          axum server answering the same bytes, then Gatehouse with usage recording on and off in
 #          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
+#   gateway  an MCP tools/call through /mcp/{slug} to a fast upstream (server/examples/fast_upstream.rs,
+#          revision 2026-07-28) at 64 connections, against calling that upstream directly, on SQLite
 #   pages  the consent page and the keys list with 1,000 keys, rendered on the server; and key
 #          verification over HTTP (/v1/whoami)
 #   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build),
@@ -27,6 +29,7 @@ rounds="${BENCH_ROUNDS:-3}"
 pg_server="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 bin="${BENCH_BINARY:-target/release/gatehouse}"
 bare=target/release/examples/bare_mcp
+upstream=target/release/examples/fast_upstream
 out=target/bench
 report="$out/report.md"
 work="$(mktemp -d)"
@@ -171,6 +174,62 @@ bench_mcp() {
   say "Gatehouse (recording on) / bare axum: $(awk -v a="$on" -v b="$b" 'BEGIN {printf "%.1f", 100 * a / b}') % (target ≥ 60 %), p99 target < 5 ms."
   say "Resident memory of the recording-on server: $idle_rss MB idle, $(rss_mb "$on_pid") MB after the load (peak $(peak_mb "$on_pid") MB)."
   kill "$on_pid" "$off_pid" 2>/dev/null || true
+}
+
+# A tools/call through the gateway against the same call made to the upstream directly.
+bench_gateway() {
+  local db="sqlite://$work/gateway.db" port=3840 up_port=3841
+  "$upstream" "127.0.0.1:$up_port" &
+  pids+=($!)
+  make_account "$db"
+  DATABASE_URL="$db" "$bin" server add --workspace "$slug" --name Fast --slug fast \
+    --url "http://127.0.0.1:$up_port/mcp" >/dev/null
+  start gateway "$port" "$db"
+  local gw_pid=$started
+  local body
+  body=$(mcp_body echo '{"text":"hello from the benchmark"}')
+  export BENCH_BODY="$body"
+  local probe_key
+  probe_key=$(DATABASE_URL="$db" "$bin" key create --workspace "$slug" --name probe --scopes agents:read \
+    --servers fast --rate-limit 1000000 2>/dev/null | tail -n1)
+  curl -fsS "http://127.0.0.1:$port/mcp/fast" -H 'content-type: application/json' \
+    -H 'accept: application/json, text/event-stream' -H 'mcp-protocol-version: 2025-06-18' \
+    -H "authorization: Bearer $probe_key" -d "$body" >"$work/gateway.json"
+  grep -q '"hello from the benchmark"' "$work/gateway.json" ||
+    { echo "error: the gateway did not relay the call:" >&2; cat "$work/gateway.json" >&2; exit 1; }
+  say ""
+  say "### Gateway: MCP tools/call echo through /mcp/{slug} vs the upstream directly, SQLite: $conns connections, ${seconds} s per run, $rounds rounds"
+  say ""
+  say "The upstream is server/examples/fast_upstream.rs (2026-07-28, JSON answers). Each gateway run uses a fresh key (its own rate-limit bucket)."
+  say ""
+  say "| round | direct req/s | p50 ms | p99 ms | through Gatehouse req/s | p50 ms | p99 ms |"
+  say "| --- | --- | --- | --- | --- | --- | --- |"
+  local direct_all="" direct_p50="" gw_all="" gw_p50="" gw_p99="" line
+  for r in $(seq 1 "$rounds"); do
+    BENCH_BEARER=none load "http://127.0.0.1:$up_port/mcp" -s scripts/bench/mcp-call.lua
+    line="| $r | $rps | $p50 | $p99"
+    direct_all="$direct_all $rps"
+    direct_p50="$direct_p50 $p50"
+    BENCH_BEARER=$(DATABASE_URL="$db" "$bin" key create --workspace "$slug" --name "gw $r" --scopes agents:read \
+      --servers fast --rate-limit 1000000 2>/dev/null | tail -n1) \
+      load "http://127.0.0.1:$port/mcp/fast" -s scripts/bench/mcp-call.lua
+    line="$line | $rps | $p50 | $p99 |"
+    gw_all="$gw_all $rps"
+    gw_p50="$gw_p50 $p50"
+    gw_p99="$gw_p99 $p99"
+    say "$line"
+  done
+  local d g dp gp gp99
+  d=$(echo $direct_all | median)
+  g=$(echo $gw_all | median)
+  dp=$(echo $direct_p50 | median)
+  gp=$(echo $gw_p50 | median)
+  gp99=$(echo $gw_p99 | median)
+  say ""
+  say "Medians: direct $d req/s (p50 $dp ms); through Gatehouse $g req/s (p50 $gp ms, p99 $gp99 ms)."
+  say "Through Gatehouse / direct: $(awk -v a="$g" -v b="$d" 'BEGIN {printf "%.1f", 100 * a / b}') % (target ≥ 70 %); added p50: $(awk -v a="$gp" -v b="$dp" 'BEGIN {printf "%.2f", a - b}') ms (target ≤ 1 ms)."
+  say "Resident memory of the gateway: $(rss_mb "$gw_pid") MB after the load (peak $(peak_mb "$gw_pid") MB)."
+  kill "$gw_pid" 2>/dev/null || true
 }
 
 # The consent page and a keys list of 1,000 keys, server-rendered, with a signed-in session.
@@ -333,7 +392,7 @@ bench_profile() {
 }
 
 echo "==> release build"
-cargo build --release -p gatehouse --bin gatehouse --example bare_mcp
+cargo build --release -p gatehouse --bin gatehouse --example bare_mcp --example fast_upstream
 say "## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(git rev-parse --short HEAD))"
 
 case "$what" in
@@ -343,13 +402,14 @@ case "$what" in
     psql "$pg_server/postgres" -qc "CREATE DATABASE $pg_db" >/dev/null
     bench_mcp PostgreSQL "$pg_server/$pg_db" 3820
     ;;&
+  all | gateway) bench_gateway ;;&
   all | pages) bench_pages ;;&
   all | wasm) bench_wasm ;;
   profile) bench_profile ;;
   memory) bench_memory ;;
-  mcp | pages) ;;
+  mcp | gateway | pages) ;;
   *)
-    echo "usage: $0 [all|mcp|pages|wasm|profile|memory]" >&2
+    echo "usage: $0 [all|mcp|gateway|pages|wasm|profile|memory]" >&2
     exit 2
     ;;
 esac

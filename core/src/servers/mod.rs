@@ -13,6 +13,13 @@ mod sessions;
 
 use std::time::Duration;
 
+use crate::{
+    clock::Millis,
+    direct::{Columns, FromColumns},
+    error::{CoreError, CoreResult},
+    keys::Environment,
+    secrets::Keyring,
+};
 pub use access::{ServerAccess, ServerGrant};
 pub use credentials::CredentialHeaders;
 pub use fields::{DEFAULT_TIMEOUT, MAX_SLUG_CHARS, ServerName, ServerSlug, UpstreamUrl, parse_timeout};
@@ -23,14 +30,6 @@ pub use registry::{
 };
 use serde::{Deserialize, Serialize};
 pub use sessions::{UpstreamSession, drop_session, find_session, store_session};
-use sqlx::Row;
-
-use crate::{
-    clock::Millis,
-    error::{CoreError, CoreResult},
-    keys::Environment,
-    secrets::Keyring,
-};
 
 /// A registered upstream server, as the dashboard, the CLI and the gateway see it. Its credential
 /// headers are only named here; [`UpstreamServer::credentials`] opens them.
@@ -75,36 +74,43 @@ impl UpstreamServer {
 }
 
 pub(crate) fn server_from_row(row: &sqlx::any::AnyRow) -> CoreResult<UpstreamServer> {
-    let id: String = row.try_get("id")?;
-    let environment = Environment::parse(&row.try_get::<String, _>("environment")?)
-        .ok_or_else(|| CoreError::Internal(format!("server {id} has an unknown environment")))?;
-    let words = |s: String, sep: char| s.split(sep).filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>();
-    Ok(UpstreamServer {
-        workspace_id: row.try_get("workspace_id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        url: row.try_get("url")?,
-        environment,
-        enabled: row.try_get::<i64, _>("enabled")? != 0,
-        timeout_ms: row.try_get("timeout_ms")?,
-        credential_names: words(row.try_get("credential_names")?, ' '),
-        send_identity: row.try_get::<i64, _>("send_identity")? != 0,
-        allow_private: row.try_get::<i64, _>("allow_private")? != 0,
-        disabled_tools: words(row.try_get("disabled_tools")?, '\n'),
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        health: Health {
-            status: row.try_get("health")?,
-            checked_at: row.try_get("health_checked_at")?,
-            error: row.try_get("health_error")?,
-            server_name: row.try_get("server_name")?,
-            server_version: row.try_get("server_version")?,
-            protocol_version: row.try_get("protocol_version")?,
-            tool_count: row.try_get("tool_count")?,
-        },
-        sealed_credentials: row.try_get("credentials")?,
-        id,
-    })
+    UpstreamServer::from_columns(row)
+}
+
+impl FromColumns for UpstreamServer {
+    fn from_columns(row: &impl Columns) -> CoreResult<Self> {
+        let id: String = row.col("id")?;
+        let environment = Environment::parse(&row.col::<String>("environment")?)
+            .ok_or_else(|| CoreError::Internal(format!("server {id} has an unknown environment")))?;
+        let words =
+            |s: String, sep: char| s.split(sep).filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+        Ok(UpstreamServer {
+            workspace_id: row.col("workspace_id")?,
+            slug: row.col("slug")?,
+            name: row.col("name")?,
+            url: row.col("url")?,
+            environment,
+            enabled: row.col::<i64>("enabled")? != 0,
+            timeout_ms: row.col("timeout_ms")?,
+            credential_names: words(row.col("credential_names")?, ' '),
+            send_identity: row.col::<i64>("send_identity")? != 0,
+            allow_private: row.col::<i64>("allow_private")? != 0,
+            disabled_tools: words(row.col("disabled_tools")?, '\n'),
+            created_at: row.col("created_at")?,
+            updated_at: row.col("updated_at")?,
+            health: Health {
+                status: row.col("health")?,
+                checked_at: row.col("health_checked_at")?,
+                error: row.col("health_error")?,
+                server_name: row.col("server_name")?,
+                server_version: row.col("server_version")?,
+                protocol_version: row.col("protocol_version")?,
+                tool_count: row.col("tool_count")?,
+            },
+            sealed_credentials: row.col("credentials")?,
+            id,
+        })
+    }
 }
 
 /// A tool as a connection test found it.

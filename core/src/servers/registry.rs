@@ -175,14 +175,13 @@ pub async fn list(db: &Db, user_id: &str, workspace_slug: &str) -> CoreResult<Ve
 }
 
 /// One server by its slug (or id).
+///
+/// On every call through the gateway: read on the calling thread on SQLite (`crate::direct`).
 pub async fn get_in(db: &Db, workspace_id: &str, slug: &str) -> CoreResult<UpstreamServer> {
-    let row = sqlx::query(&format!("{SELECT} WHERE workspace_id = $1 AND (slug = $2 OR id = $2)"))
-        .bind(workspace_id)
-        .bind(slug)
-        .fetch_optional(db.pool())
+    let sql = format!("{SELECT} WHERE workspace_id = $1 AND (slug = $2 OR id = $2)");
+    crate::direct::fetch_optional::<UpstreamServer>(db, &sql, &[workspace_id.into(), slug.into()])
         .await?
-        .ok_or(CoreError::NotFound)?;
-    server_from_row(&row)
+        .ok_or(CoreError::NotFound)
 }
 
 /// Changes a server of a workspace the person administers.
