@@ -93,14 +93,15 @@ fn result(id: &Value, result: Value) -> Response {
     json_response(StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
 }
 
-/// The fields 2026-07-28 asks of a result, for a modern caller.
+/// The fields 2026-07-28 asks of a result, for a modern caller, where the result lacks them:
+/// `resultType`, and on lists and reads cache hints that keep it out of shared caches (what a list
+/// holds depends on the caller's credential). Gatehouse's own results and the upstream's alike.
 fn complete(mut result: Value, modern: bool, list: bool) -> Value {
-    if modern {
-        result["resultType"] = json!("complete");
+    if modern && let Some(fields) = result.as_object_mut() {
+        fields.entry("resultType").or_insert_with(|| json!("complete"));
         if list {
-            // The list depends on the caller's credential: never for shared caches.
-            result["ttlMs"] = json!(0);
-            result["cacheScope"] = json!("private");
+            fields.entry("ttlMs").or_insert_with(|| json!(0));
+            fields.entry("cacheScope").or_insert_with(|| json!("private"));
         }
     }
     result
@@ -216,14 +217,11 @@ pub fn outcome_of(response: &Value) -> String {
 }
 
 /// A response in the caller's revision: a 2026-07-28 caller of an upstream of the older revisions
-/// gets the fields its revision requires (`resultType`; cache hints on lists and reads).
+/// gets the fields its revision requires.
 fn for_caller(mut message: Value, method: &str, modern: bool) -> Value {
-    if modern && let Some(result) = message.get_mut("result").and_then(Value::as_object_mut) {
-        result.entry("resultType").or_insert_with(|| json!("complete"));
-        if method.ends_with("/list") || method == "resources/read" {
-            result.entry("ttlMs").or_insert_with(|| json!(0));
-            result.entry("cacheScope").or_insert_with(|| json!("private"));
-        }
+    if let Some(result) = message.get_mut("result") {
+        let list = method.ends_with("/list") || method == "resources/read";
+        *result = complete(result.take(), modern, list);
     }
     message
 }
