@@ -12,6 +12,7 @@ use sqlx::{
 };
 
 use crate::{
+    changes::{Changes, Topic},
     direct::SqliteReaders,
     error::{CoreError, CoreResult},
 };
@@ -45,13 +46,25 @@ impl DbEngine {
     }
 }
 
-/// The shared connection pool and the engine behind it. Cheap to clone.
-#[derive(Clone, Debug)]
+/// The shared connection pool and the engine behind it, and this process's record of changes
+/// (`crate::changes`). Cheap to clone.
+#[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     engine: DbEngine,
     /// Direct readers of the SQLite file (`crate::direct`).
     readers: Option<Arc<SqliteReaders>>,
+    /// What changed since cached values were read; fed by this process and the change feed.
+    changes: Arc<Changes>,
+    /// PostgreSQL: where the change feed listens (a connection of its own).
+    listen_url: Option<Arc<str>>,
+}
+
+impl std::fmt::Debug for Db {
+    // Never the URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("engine", &self.engine).finish_non_exhaustive()
+    }
 }
 
 impl Db {
@@ -92,7 +105,8 @@ impl Db {
         };
         let pool = pool_options.connect_with(options).await?;
         let readers = sqlite_path.as_deref().map(|path| Arc::new(SqliteReaders::new(path)));
-        Ok(Db { pool, engine, readers })
+        let listen_url = (engine == DbEngine::Postgres).then(|| Arc::from(url.as_str()));
+        Ok(Db { pool, engine, readers, changes: Arc::default(), listen_url })
     }
 
     /// Applies the migrations of this engine that have not run yet.
@@ -129,6 +143,23 @@ impl Db {
 
     pub fn engine(&self) -> DbEngine {
         self.engine
+    }
+
+    /// This process's record of changes, which the caches consult.
+    pub fn changes(&self) -> &Arc<Changes> {
+        &self.changes
+    }
+
+    /// Records, for this process's caches and at once, that what a workspace's credentials may
+    /// reach has changed. Domain functions call it after they commit such a change, before their
+    /// answer is sent; other processes learn of it from the change feed (`crate::changes::feed`).
+    pub fn access_changed(&self, workspace_id: &str) {
+        self.changes.changed(Topic::Access, workspace_id);
+    }
+
+    /// Where the change feed listens (PostgreSQL only).
+    pub(crate) fn listen_url(&self) -> Option<&str> {
+        self.listen_url.as_deref()
     }
 
     /// The same database with direct reads turned off: every read goes through the pool.

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod apps;
 pub mod assets;
 pub mod audit;
+pub mod changes;
 pub mod clock;
 pub mod db;
 mod direct;

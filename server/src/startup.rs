@@ -70,6 +70,11 @@ impl Server {
         &self.db
     }
 
+    /// The verifier of keys and access tokens, with its credential cache.
+    pub fn keys(&self) -> &KeyVerifier {
+        &self.keys
+    }
+
     /// The whole application as a service, for driving it without a socket (the fuzz targets).
     pub fn router(&self) -> Router {
         self.router.clone()
@@ -82,6 +87,8 @@ impl Server {
 
     /// Serves until `signal` completes.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        // Changes made by other processes, for the credential and registry caches.
+        let feed = tokio::spawn(gatehouse_core::changes::feed::run(self.db.clone()));
         let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
         let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup, self.signer.clone()));
         let health = tokio::spawn(crate::gateway::health::run(self.db.clone(), self.upstreams.clone()));
@@ -94,6 +101,7 @@ impl Server {
             .with_graceful_shutdown(signal)
             .await
             .context("the server stopped with an error")?;
+        feed.abort();
         flusher.abort();
         cleaner.abort();
         health.abort();

@@ -68,6 +68,14 @@ pub struct KeyToken {
     environment: Environment,
 }
 
+/// The key's text is wiped when the value goes, so a verified key leaves no copy of ours in
+/// freed memory.
+impl Drop for KeyToken {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.full);
+    }
+}
+
 impl fmt::Debug for KeyToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "KeyToken({})", self.hint())
@@ -132,6 +140,11 @@ impl KeyToken {
     /// SHA-256 of the whole key, as stored.
     pub fn digest(&self) -> String {
         digest_hex(&self.full)
+    }
+
+    /// SHA-256 of the whole key as bytes: what the credential cache knows it by.
+    pub(crate) fn fingerprint(&self) -> super::cache::Fingerprint {
+        super::cache::fingerprint(&self.full)
     }
 
     /// `pk_live_AbCd…wxyz`: enough to recognise a key, never enough to use it.

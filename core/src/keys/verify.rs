@@ -2,21 +2,28 @@
 //! token becomes a [`Principal`] (workspace, environment, scopes, key or connector) or a typed
 //! [`AuthFailure`] that says exactly what is wrong.
 //!
-//! Keys: header shape → key format and checksum (no database) → lookup by id → constant-time
-//! digest comparison → revoked / expired → rate limit → last-used noted in memory. OAuth access
-//! tokens (`gat_…`): header shape → lookup by digest with their grant → revoked / expired /
-//! audience → rate limit → last-used noted in memory.
+//! Keys: header shape → key format and checksum (no database) → the credential cache, or a
+//! lookup by id with a constant-time digest comparison → revoked / expired → rate limit →
+//! last-used noted in memory. OAuth access tokens (`gat_…`): header shape → the cache, or a
+//! lookup by digest with their grant → revoked / expired / audience → rate limit → last-used
+//! noted in memory. What the cache holds and when it lets go: [`super::cache`].
 
 use std::{sync::Arc, time::Duration};
 
 use serde::Serialize;
 
 use super::{
-    LastUsed, RateLimiter, lookup,
+    LastUsed, RateLimiter,
+    cache::{self, Ends, Fingerprint, Verified},
+    lookup,
     token::{Environment, KeyToken, TokenFormatError, digest_matches},
 };
 use crate::{
     Db,
+    changes::{
+        Stamp, Topic,
+        cache::{Cached, StampedCache},
+    },
     clock::{Millis, now_ms},
     oauth,
     scopes::ScopeSet,
@@ -196,8 +203,8 @@ pub fn retry_after_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0).max(u64::from(d.as_secs() == 0))
 }
 
-/// Checks keys and OAuth access tokens against the database, with the rate limiter and the
-/// last-used recorders they share.
+/// Checks keys and OAuth access tokens, against the credential cache or the database, with the
+/// rate limiter and the last-used recorders they share.
 #[derive(Debug, Clone)]
 pub struct KeyVerifier {
     db: Db,
@@ -206,16 +213,20 @@ pub struct KeyVerifier {
     pub rate_limiter: Arc<RateLimiter>,
     pub last_used: Arc<LastUsed>,
     pub connector_last_used: Arc<LastUsed>,
+    /// Credentials verified before (`super::cache`).
+    cache: Arc<StampedCache<Fingerprint, Verified>>,
 }
 
 impl KeyVerifier {
     pub fn new(db: Db) -> Self {
+        let cache = StampedCache::new(db.changes().clone(), Topic::Access, cache::CAPACITY, cache::MAX_AGE);
         KeyVerifier {
             db,
             oauth_resource: None,
             rate_limiter: Arc::default(),
             last_used: Arc::new(LastUsed::for_keys()),
             connector_last_used: Arc::new(LastUsed::for_connectors()),
+            cache: Arc::new(cache),
         }
     }
 
@@ -229,6 +240,11 @@ impl KeyVerifier {
     pub fn with_oauth_resource(mut self, resource: &str) -> Self {
         self.oauth_resource = Some(Arc::from(resource));
         self
+    }
+
+    /// How many credentials the cache holds now.
+    pub fn cached_credentials(&self) -> usize {
+        self.cache.len()
     }
 
     /// The whole check, from the raw header value (if any) to a principal; OAuth access tokens
@@ -247,38 +263,46 @@ impl KeyVerifier {
         let value = bearer_value(header)?;
         if value.starts_with("gat_") {
             let resource = resource.or(self.oauth_resource.as_deref()).ok_or(AuthFailure::UnknownToken)?;
-            return self.verify_access_token(value, resource).await;
+            let verified = match self.cache.get(&cache::fingerprint(value)) {
+                Some(hit) => hit,
+                None => self.read_access_token(value).await?,
+            };
+            return self.admit(&verified.value, Some(resource), &self.connector_last_used).await;
         }
         let token = parse_key(value)?;
         self.verify_token(&token).await
     }
 
-    /// An OAuth access token: its grant decides the workspace (read on every call, so a rebind
-    /// applies at once) and the scopes.
-    async fn verify_access_token(&self, token: &str, resource: &str) -> Result<Principal, AuthFailure> {
-        let grant = oauth::verify_access(&self.db, token, resource).await?;
-        self.rate_limiter
-            .check(&grant.grant_id, grant.rate_limit_per_minute)
-            .await
-            .map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
-        self.connector_last_used.touch(&grant.grant_id, now_ms());
-        Ok(Principal {
-            workspace_id: grant.workspace_id,
-            workspace_slug: grant.workspace_slug,
-            workspace_name: grant.workspace_name,
-            environment: Environment::Live,
-            scopes: grant.scopes,
-            resources: None,
-            caller_id: grant.grant_id,
-            caller_name: grant.client_name,
-            expires_at: Some(grant.expires_at),
-            via: Via::Connector { client_id: grant.client_id, user_id: grant.user_id },
-            servers: grant.servers,
-        })
+    /// The checks after parsing a key: the cache or the lookup, then status and rate limit.
+    pub async fn verify_token(&self, token: &KeyToken) -> Result<Principal, AuthFailure> {
+        let verified = match self.cache.get(&token.fingerprint()) {
+            Some(hit) => hit,
+            None => self.read_key(token).await?,
+        };
+        self.admit(&verified.value, None, &self.last_used).await
     }
 
-    /// The checks after parsing: lookup, digest, status, rate limit.
-    pub async fn verify_token(&self, token: &KeyToken) -> Result<Principal, AuthFailure> {
+    /// What every call meets, cached or not: the clock, the audience, the rate limit.
+    async fn admit(
+        &self,
+        verified: &Verified,
+        resource: Option<&str>,
+        last_used: &LastUsed,
+    ) -> Result<Principal, AuthFailure> {
+        let now = now_ms();
+        verified.ends.check(now, resource)?;
+        let p = &verified.principal;
+        self.rate_limiter
+            .check(&p.caller_id, verified.rate_limit_per_minute)
+            .await
+            .map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
+        last_used.touch(&p.caller_id, now);
+        Ok(p.clone())
+    }
+
+    /// A key's row, fresh from the database; kept in the cache when it is valid now.
+    async fn read_key(&self, token: &KeyToken) -> Result<Arc<Cached<Verified>>, AuthFailure> {
+        let stamp = self.cache.stamp();
         let row = lookup::find(&self.db, token.lookup_id())
             .await
             .map_err(|e| {
@@ -289,32 +313,62 @@ impl KeyVerifier {
         if !digest_matches(token, &row.digest) || row.environment != token.environment().as_str() {
             return Err(AuthFailure::UnknownKey);
         }
-        let now = now_ms();
-        if let Some(at) = row.revoked_at.filter(|at| *at <= now) {
-            return Err(AuthFailure::Revoked { at });
-        }
-        if let Some(at) = row.expires_at.filter(|at| *at <= now) {
-            return Err(AuthFailure::Expired { at });
-        }
-        let limit = row.rate_limit_per_minute.unwrap_or(row.workspace_rate_limit);
-        self.rate_limiter
-            .check(&row.id, limit)
-            .await
-            .map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
-        self.last_used.touch(&row.id, now);
-        Ok(Principal {
-            workspace_id: row.workspace_id,
-            workspace_slug: row.workspace_slug,
-            workspace_name: row.workspace_name,
-            environment: token.environment(),
-            scopes: ScopeSet::from_stored(&row.scopes),
-            resources: row.resources.map(|r| r.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
-            caller_name: row.name,
-            caller_id: row.id,
-            expires_at: row.expires_at,
-            via: Via::Key,
-            servers: ServerAccess::from_stored(row.servers.as_deref()),
-        })
+        let verified = Verified {
+            ends: Ends::Key { revoked_at: row.revoked_at, expires_at: row.expires_at },
+            rate_limit_per_minute: row.rate_limit_per_minute.unwrap_or(row.workspace_rate_limit),
+            principal: Principal {
+                workspace_id: row.workspace_id,
+                workspace_slug: row.workspace_slug,
+                workspace_name: row.workspace_name,
+                environment: token.environment(),
+                scopes: ScopeSet::from_stored(&row.scopes),
+                resources: row.resources.map(|r| r.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
+                caller_name: row.name,
+                caller_id: row.id,
+                expires_at: row.expires_at,
+                via: Via::Key,
+                servers: ServerAccess::from_stored(row.servers.as_deref()),
+            },
+        };
+        Ok(self.keep(token.fingerprint(), stamp, verified))
+    }
+
+    /// An OAuth access token with its grant, fresh from the database (the grant decides the
+    /// workspace, so a rebind applies at once); kept in the cache when it is valid now.
+    async fn read_access_token(&self, token: &str) -> Result<Arc<Cached<Verified>>, AuthFailure> {
+        let stamp = self.cache.stamp();
+        let read = oauth::read_access(&self.db, token).await?;
+        let grant = read.grant;
+        let verified = Verified {
+            ends: Ends::AccessToken {
+                expires_at: grant.expires_at,
+                grant_expires_at: read.grant_expires_at,
+                resource: read.resource,
+            },
+            rate_limit_per_minute: grant.rate_limit_per_minute,
+            principal: Principal {
+                workspace_id: grant.workspace_id,
+                workspace_slug: grant.workspace_slug,
+                workspace_name: grant.workspace_name,
+                environment: Environment::Live,
+                scopes: grant.scopes,
+                resources: None,
+                caller_id: grant.grant_id,
+                caller_name: grant.client_name,
+                expires_at: Some(grant.expires_at),
+                via: Via::Connector { client_id: grant.client_id, user_id: grant.user_id },
+                servers: grant.servers,
+            },
+        };
+        Ok(self.keep(cache::fingerprint(token), stamp, verified))
+    }
+
+    /// Keeps a credential just read, unless the clock has already ended it (a refusal is always
+    /// read fresh) or the change feed was down when the read began (no stamp).
+    fn keep(&self, fingerprint: Fingerprint, stamp: Option<Stamp>, verified: Verified) -> Arc<Cached<Verified>> {
+        let workspace_id = verified.principal.workspace_id.clone();
+        let stamp = stamp.filter(|_| !verified.ends.ended(now_ms()));
+        self.cache.keep(fingerprint, &workspace_id, stamp, verified)
     }
 }
 

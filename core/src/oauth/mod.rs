@@ -45,7 +45,7 @@ pub use lifetime::Lifetime;
 pub use metadata_document::{ClientDocuments, MAX_DOCUMENT_BYTES, cache_lifetime, check_client_id_url, is_document_id};
 pub use pkce::CodeChallenge;
 pub use redirect::RedirectUri;
-pub use tokens::{AccessGrant, TokenResponse, exchange_code, refresh, revoke_token, verify_access};
+pub use tokens::{AccessGrant, AccessToken, TokenResponse, exchange_code, read_access, refresh, revoke_token};
 
 use crate::clock::{MINUTE, Millis, SECOND};
 

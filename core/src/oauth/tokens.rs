@@ -137,6 +137,12 @@ async fn issue(
 pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str, actor: Option<&Actor>) -> CoreResult<()> {
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
+    let workspace_id: Option<String> = sqlx::query("SELECT workspace_id FROM oauth_grants WHERE id = $1")
+        .bind(grant_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("workspace_id"))
+        .transpose()?;
     let revoked = sqlx::query(
         "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL
          RETURNING workspace_id, client_id",
@@ -170,6 +176,9 @@ pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str, actor: O
         tracing::info!(%grant_id, %reason, "OAuth grant revoked");
     }
     tx.commit().await?;
+    if let Some(workspace_id) = workspace_id {
+        db.access_changed(&workspace_id);
+    }
     Ok(())
 }
 
@@ -404,7 +413,7 @@ pub async fn revoke_token(db: &Db, client: &Client, token: &str) -> Result<(), O
         return Ok(());
     };
     let row = sqlx::query(
-        "SELECT t.grant_id, g.client_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+        "SELECT t.grant_id, g.client_id, g.workspace_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
          WHERE t.digest = $1 AND t.kind = $2",
     )
     .bind(secret::digest(token))
@@ -423,6 +432,7 @@ pub async fn revoke_token(db: &Db, client: &Client, token: &str) -> Result<(), O
             .bind(secret::digest(token))
             .execute(db.pool())
             .await?;
+        db.access_changed(&row.try_get::<String, _>("workspace_id")?);
         Ok(())
     }
 }
@@ -489,35 +499,36 @@ impl FromColumns for AccessRow {
     }
 }
 
-/// Checks an access token for `resource`: known, not revoked, not expired, its grant alive and
-/// its approver still a member of the grant's workspace.
-pub async fn verify_access(db: &Db, token: &str, resource: &str) -> Result<AccessGrant, AuthFailure> {
+/// An access token as read, before the clock and the audience are checked.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// What it grants; `expires_at` is the token's own end.
+    pub grant: AccessGrant,
+    /// The end the person chose for the whole connection, if any.
+    pub grant_expires_at: Option<Millis>,
+    /// The resource (RFC 8707) it was issued for.
+    pub resource: String,
+}
+
+/// Reads an access token: known, not revoked, its grant alive and its approver still a member of
+/// the grant's workspace. Its expiry and audience are the caller's to check, on every use.
+pub async fn read_access(db: &Db, token: &str) -> Result<AccessToken, AuthFailure> {
     if !secret::well_formed(token, ACCESS_PREFIX) {
         return Err(AuthFailure::Malformed);
     }
     let digest = secret::digest(token);
     let found = direct::fetch_optional::<AccessRow>(db, ACCESS_ROW_SQL, &[digest.as_str().into()]).await;
-    let AccessRow { revoked, member, grant_expires_at, resource: token_resource, grant } = found
+    let AccessRow { revoked, member, grant_expires_at, resource, grant } = found
         .map_err(|e| {
             tracing::error!(error = %e, "access token lookup failed");
             AuthFailure::Unavailable
         })?
         .ok_or(AuthFailure::UnknownToken)?;
-    let now = now_ms();
     if revoked {
         return Err(AuthFailure::UnknownToken);
     }
     if !member {
         return Err(AuthFailure::ApproverGone);
     }
-    if grant.expires_at <= now {
-        return Err(AuthFailure::TokenExpired { at: grant.expires_at });
-    }
-    if let Some(at) = grant_expires_at.filter(|at| *at <= now) {
-        return Err(AuthFailure::TokenExpired { at });
-    }
-    if token_resource != resource {
-        return Err(AuthFailure::WrongAudience);
-    }
-    Ok(grant)
+    Ok(AccessToken { grant, grant_expires_at, resource })
 }

@@ -4,6 +4,7 @@
 //! to a server is the server crate's `gateway`.
 
 mod access;
+mod cached;
 mod credentials;
 mod fields;
 mod health;
@@ -21,6 +22,7 @@ use crate::{
     secrets::Keyring,
 };
 pub use access::{ServerAccess, ServerGrant};
+pub use cached::RegistryCache;
 pub use credentials::CredentialHeaders;
 pub use fields::{DEFAULT_TIMEOUT, MAX_SLUG_CHARS, ServerName, ServerSlug, UpstreamUrl, parse_timeout};
 pub use health::{Health, HealthReport, claim_due as claim_health_checks, record as record_health};

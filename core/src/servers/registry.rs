@@ -155,6 +155,7 @@ pub async fn add_in(
     });
     audit::record(&mut *tx, workspace_id, actor, "server.added", ("server", &id), details).await?;
     tx.commit().await?;
+    db.access_changed(workspace_id);
     tracing::info!(server = %id, slug = %slug.as_str(), "upstream server added");
     get_in(db, workspace_id, slug.as_str()).await
 }
@@ -174,9 +175,7 @@ pub async fn list(db: &Db, user_id: &str, workspace_slug: &str) -> CoreResult<Ve
     list_in(db, &m.workspace.id).await
 }
 
-/// One server by its slug (or id).
-///
-/// On every call through the gateway: read on the calling thread on SQLite (`crate::direct`).
+/// One server by its slug (or id). (The gateway reads servers through [`super::RegistryCache`].)
 pub async fn get_in(db: &Db, workspace_id: &str, slug: &str) -> CoreResult<UpstreamServer> {
     let sql = format!("{SELECT} WHERE workspace_id = $1 AND (slug = $2 OR id = $2)");
     crate::direct::fetch_optional::<UpstreamServer>(db, &sql, &[workspace_id.into(), slug.into()])
@@ -286,6 +285,7 @@ pub async fn update_in(
         audit::record(&mut *tx, workspace_id, actor, "server.updated", ("server", &current.id), details).await?;
     }
     tx.commit().await?;
+    db.access_changed(workspace_id);
     get_in(db, workspace_id, &current.id).await
 }
 
@@ -309,6 +309,7 @@ pub async fn remove_in(
     let details = serde_json::json!({ "slug": current.slug, "name": current.name, "url": current.url });
     audit::record(&mut *tx, workspace_id, actor, "server.removed", ("server", &current.id), details).await?;
     tx.commit().await?;
+    db.access_changed(workspace_id);
     tracing::info!(server = %current.id, "upstream server removed");
     Ok(current)
 }

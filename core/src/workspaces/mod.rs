@@ -163,6 +163,7 @@ pub async fn rename(db: &Db, actor_id: &str, slug: &str, name: WorkspaceName) ->
         .bind(&m.workspace.id)
         .execute(db.pool())
         .await?;
+    db.access_changed(&m.workspace.id);
     Ok(Workspace { name: name.as_str().to_owned(), ..m.workspace })
 }
 
@@ -229,6 +230,7 @@ pub async fn change_role(db: &Db, actor_id: &str, slug: &str, user_id: &str, rol
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    db.access_changed(&m.workspace.id);
     Ok(())
 }
 
@@ -249,6 +251,8 @@ pub async fn remove_member(db: &Db, actor_id: &str, slug: &str, user_id: &str) -
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    // The member's connectors stop working here (their approver is gone).
+    db.access_changed(&m.workspace.id);
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 //! one by a call, which gets its typed error.
 
 use gatehouse_core::{
-    Db,
     keys::Principal,
     servers::{self, UpstreamServer, policy},
 };
@@ -14,12 +13,12 @@ use serde_json::{Value, json};
 use super::{GatewayError, naming, upstream::Upstreams};
 
 /// The enabled servers of the principal's workspace and environment that it may reach.
-pub async fn reachable(db: &Db, p: &Principal) -> Vec<UpstreamServer> {
+pub async fn reachable(upstreams: &Upstreams, p: &Principal) -> Vec<UpstreamServer> {
     if p.servers == servers::ServerAccess::None {
         return Vec::new();
     }
-    match servers::list_in(db, &p.workspace_id).await {
-        Ok(list) => list.into_iter().filter(|s| policy::reach(p, s).is_ok()).collect(),
+    match upstreams.registry().list(&p.workspace_id).await {
+        Ok(list) => list.value.iter().filter(|s| policy::reach(p, s).is_ok()).cloned().collect(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot list upstream servers");
             Vec::new()
@@ -28,9 +27,9 @@ pub async fn reachable(db: &Db, p: &Principal) -> Vec<UpstreamServer> {
 }
 
 /// Every reachable tool, renamed for `/mcp`.
-pub async fn tools(upstreams: &Upstreams, db: &Db, p: &Principal) -> Vec<Value> {
+pub async fn tools(upstreams: &Upstreams, p: &Principal) -> Vec<Value> {
     let mut out = Vec::new();
-    for server in reachable(db, p).await {
+    for server in reachable(upstreams, p).await {
         match upstreams.list(&server, Some(p), "tools/list").await {
             Ok(tools) => {
                 for tool in tools.iter() {
@@ -52,9 +51,9 @@ pub async fn tools(upstreams: &Upstreams, db: &Db, p: &Principal) -> Vec<Value> 
 }
 
 /// Every reachable prompt, renamed.
-pub async fn prompts(upstreams: &Upstreams, db: &Db, p: &Principal) -> Vec<Value> {
+pub async fn prompts(upstreams: &Upstreams, p: &Principal) -> Vec<Value> {
     let mut out = Vec::new();
-    for server in reachable(db, p).await.into_iter().filter(|s| policy::use_whole_server(p, s).is_ok()) {
+    for server in reachable(upstreams, p).await.into_iter().filter(|s| policy::use_whole_server(p, s).is_ok()) {
         if let Ok(prompts) = upstreams.list(&server, Some(p), "prompts/list").await {
             for prompt in prompts.iter() {
                 if let Some(name) = prompt["name"].as_str() {
@@ -70,10 +69,10 @@ pub async fn prompts(upstreams: &Upstreams, db: &Db, p: &Principal) -> Vec<Value
 
 /// Every reachable resource (`resources/list`) or template (`resources/templates/list`), with its
 /// URI under `gatehouse://upstream/{slug}/`.
-pub async fn resources(upstreams: &Upstreams, db: &Db, p: &Principal, method: &'static str) -> Vec<Value> {
+pub async fn resources(upstreams: &Upstreams, p: &Principal, method: &'static str) -> Vec<Value> {
     let field = if method == "resources/list" { "uri" } else { "uriTemplate" };
     let mut out = Vec::new();
-    for server in reachable(db, p).await.into_iter().filter(|s| policy::use_whole_server(p, s).is_ok()) {
+    for server in reachable(upstreams, p).await.into_iter().filter(|s| policy::use_whole_server(p, s).is_ok()) {
         if let Ok(items) = upstreams.list(&server, Some(p), method).await {
             for item in items.iter() {
                 if let Some(uri) = item[field].as_str() {
@@ -88,8 +87,8 @@ pub async fn resources(upstreams: &Upstreams, db: &Db, p: &Principal, method: &'
 }
 
 /// Whether any reachable server offers prompts (for `/mcp`'s capabilities).
-pub async fn any_prompts(upstreams: &Upstreams, db: &Db, p: &Principal) -> bool {
-    for server in reachable(db, p).await {
+pub async fn any_prompts(upstreams: &Upstreams, p: &Principal) -> bool {
+    for server in reachable(upstreams, p).await {
         if let Ok(info) = upstreams.info(&server).await
             && info.capabilities.get("prompts").is_some()
         {
@@ -103,13 +102,12 @@ pub async fn any_prompts(upstreams: &Upstreams, db: &Db, p: &Principal) -> bool 
 /// (a built-in tool). A name of a server the principal may not reach is refused here.
 pub async fn resolve(
     upstreams: &Upstreams,
-    db: &Db,
     p: &Principal,
     exposed: &str,
     list: &'static str,
 ) -> Option<Result<(UpstreamServer, String), GatewayError>> {
     let (slug, rest) = naming::split(exposed)?;
-    let server = match servers::get_in(db, &p.workspace_id, slug).await {
+    let server = match upstreams.registry().get(&p.workspace_id, slug).await {
         Ok(s) => s,
         Err(_) => return None,
     };

@@ -19,7 +19,7 @@ use gatehouse_core::{
     CoreError,
     clock::now_ms,
     keys::Principal,
-    servers::{self, UpstreamServer, policy},
+    servers::{UpstreamServer, policy},
     usage::Call,
 };
 use http::{HeaderValue, StatusCode, header};
@@ -58,7 +58,7 @@ pub async fn post(State(state): State<AppState>, Path(slug): Path<String>, reque
         Ok(m) if m.is_object() && m["jsonrpc"] == "2.0" && m["method"].is_string() => m,
         _ => return wire::not_one_message(&bytes),
     };
-    let server = match servers::get_in(&state.db, &principal.workspace_id, &slug).await {
+    let server = match state.upstreams.registry().get(&principal.workspace_id, &slug).await {
         Ok(s) => s,
         Err(CoreError::NotFound) => {
             return super::error::refusal(

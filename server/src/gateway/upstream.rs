@@ -149,6 +149,8 @@ pub struct Upstreams {
     public: Outbound,
     private: Outbound,
     breakers: Arc<Mutex<HashMap<String, Breaker>>>,
+    /// The registry, read through its cache on every call.
+    registry: servers::RegistryCache,
     info: Cache<String, ServerInfo>,
     lists: Cache<(String, &'static str), Vec<Value>>,
 }
@@ -192,6 +194,7 @@ impl Upstreams {
         Ok(Upstreams {
             public: Outbound::new(servers::address_rules(false), options())?,
             private: Outbound::new(servers::address_rules(true), options())?,
+            registry: servers::RegistryCache::new(db.clone()),
             db,
             keys,
             signer,
@@ -204,6 +207,11 @@ impl Upstreams {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The workspaces' servers, cached until they change.
+    pub fn registry(&self) -> &servers::RegistryCache {
+        &self.registry
     }
 
     fn client(&self, server: &UpstreamServer) -> &Outbound {

@@ -589,7 +589,7 @@ impl ServerHandler for GatehouseMcp {
             .with_mime_type("application/json");
         let mut templates = vec![serde_json::to_value(template).unwrap_or_default()];
         let p = principal(&_context)?;
-        templates.extend(aggregate::resources(&self.upstreams, &self.db, &p, "resources/templates/list").await);
+        templates.extend(aggregate::resources(&self.upstreams, &p, "resources/templates/list").await);
         listed(json!({ "resourceTemplates": templates }), &_context, &p)
     }
 
@@ -601,7 +601,7 @@ impl ServerHandler for GatehouseMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let p = principal(&context)?;
-        let resources = aggregate::resources(&self.upstreams, &self.db, &p, "resources/list").await;
+        let resources = aggregate::resources(&self.upstreams, &p, "resources/list").await;
         listed(json!({ "resources": resources }), &context, &p)
     }
 
@@ -614,7 +614,7 @@ impl ServerHandler for GatehouseMcp {
         context.peer.set_peer_info(request.clone());
         let mut result = self.negotiate_initialize(&request)?;
         if let Ok(p) = principal(&context)
-            && aggregate::any_prompts(&self.upstreams, &self.db, &p).await
+            && aggregate::any_prompts(&self.upstreams, &p).await
         {
             result.capabilities.prompts = Some(Default::default());
         }
@@ -624,7 +624,7 @@ impl ServerHandler for GatehouseMcp {
     async fn discover(&self, context: RequestContext<RoleServer>) -> Result<rmcp::model::DiscoverResult, McpError> {
         let mut info = self.get_info();
         if let Ok(p) = principal(&context)
-            && aggregate::any_prompts(&self.upstreams, &self.db, &p).await
+            && aggregate::any_prompts(&self.upstreams, &p).await
         {
             info.capabilities.prompts = Some(Default::default());
         }
@@ -639,7 +639,7 @@ impl ServerHandler for GatehouseMcp {
         let p = principal(&context)?;
         let mut tools: Vec<Value> =
             self.tool_router.list_all().into_iter().filter_map(|t| serde_json::to_value(t).ok()).collect();
-        tools.extend(aggregate::tools(&self.upstreams, &self.db, &p).await);
+        tools.extend(aggregate::tools(&self.upstreams, &p).await);
         listed(json!({ "tools": tools }), &context, &p)
     }
 
@@ -649,7 +649,7 @@ impl ServerHandler for GatehouseMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         let p = principal(&context)?;
-        let prompts = aggregate::prompts(&self.upstreams, &self.db, &p).await;
+        let prompts = aggregate::prompts(&self.upstreams, &p).await;
         listed(json!({ "prompts": prompts }), &context, &p)
     }
 
@@ -659,12 +659,11 @@ impl ServerHandler for GatehouseMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let p = principal(&context)?;
-        let (server, name) =
-            match aggregate::resolve(&self.upstreams, &self.db, &p, &request.name, "prompts/list").await {
-                Some(Ok(found)) => found,
-                Some(Err(e)) => return Err(gateway_error(&e)),
-                None => return Err(McpError::invalid_params(format!("no prompt {:?}", request.name), None)),
-            };
+        let (server, name) = match aggregate::resolve(&self.upstreams, &p, &request.name, "prompts/list").await {
+            Some(Ok(found)) => found,
+            Some(Err(e)) => return Err(gateway_error(&e)),
+            None => return Err(McpError::invalid_params(format!("no prompt {:?}", request.name), None)),
+        };
         if let Err(d) = policy::use_whole_server(&p, &server) {
             return Err(gateway_error(&d.into()));
         }
@@ -684,7 +683,7 @@ impl ServerHandler for GatehouseMcp {
     ) -> Result<ReadResourceResponse, McpError> {
         let p = principal(&context)?;
         if let Some((slug, original)) = naming::split_uri(&request.uri) {
-            let server = match servers::get_in(&self.db, &p.workspace_id, slug).await {
+            let server = match self.upstreams.registry().get(&p.workspace_id, slug).await {
                 Ok(s) => s,
                 Err(_) => {
                     return Err(McpError::resource_not_found(format!("no server {slug:?} in this workspace"), None));
@@ -745,7 +744,7 @@ impl ServerHandler for GatehouseMcp {
         let p = principal(&context)?;
         let tool = request.name.to_string();
         let mut server_slug = String::new();
-        let result = match aggregate::resolve(&self.upstreams, &self.db, &p, &tool, "tools/list").await {
+        let result = match aggregate::resolve(&self.upstreams, &p, &tool, "tools/list").await {
             None => self.checked_call(request, context, &p).await,
             Some(Err(e)) => Ok(upstream_tool_error(&e)),
             Some(Ok((server, original))) => {

@@ -138,10 +138,17 @@ mod admin {
             assert!(!ok && out.is_empty() && err.contains("error:"), "{bad:?}: {err}");
         }
 
+        // Used (so the server holds it verified), then revoked by the CLI, another process: the
+        // server learns of it through the change feed.
+        let res = app.client.get(app.url("/v1/whoami")).bearer_auth(&key).send().await.expect("GET");
+        assert_eq!(res.status(), 200);
         let (ok, _, err) = run(&app, &["key", "revoke", "--workspace", &slug, &key_id]);
         assert!(ok, "{err}");
-        let res = app.client.get(app.url("/v1/whoami")).bearer_auth(&key).send().await.expect("GET");
-        assert_eq!(res.status(), 410);
+        let refused = crate::helpers::eventually(crate::helpers::FEED_BOUND, || async {
+            let res = app.client.get(app.url("/v1/whoami")).bearer_auth(&key).send().await.expect("GET");
+            res.status() == 410
+        });
+        assert!(refused.await.is_some(), "the key revoked by the CLI is refused");
         let (ok, _, err) = run(&app, &["key", "revoke", "--workspace", &slug, "nonexistent"]);
         assert!(!ok && err.contains("has no key"), "{err}");
     }

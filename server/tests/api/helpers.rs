@@ -39,6 +39,8 @@ pub struct TestApp {
     pub client: Client,
     pub db: gatehouse_core::Db,
     pub engine: Engine,
+    /// The server's verifier (in-process servers only), to see what its credential cache holds.
+    pub verifier: Option<gatehouse_core::keys::KeyVerifier>,
     stop: Option<oneshot::Sender<()>>,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -107,6 +109,7 @@ async fn start_on(
     let server = build_server(config).await.expect("server starts");
     let base = format!("http://{}", server.local_addr());
     let db = server.db().clone();
+    let verifier = Some(server.keys().clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let running = tokio::spawn(server.run_with_shutdown(async {
         let _ = stopped.await;
@@ -117,6 +120,7 @@ async fn start_on(
         client: new_client(),
         db,
         engine,
+        verifier,
         stop: Some(stop),
         running: Some(running),
         _dir: dir,
@@ -155,6 +159,7 @@ impl TestApp {
             client: new_client(),
             db: gatehouse_core::Db::connect(database_url).await.expect("open the database"),
             engine,
+            verifier: None,
             stop: None,
             running: None,
             _dir: None,
@@ -189,6 +194,7 @@ impl TestApp {
             client: self.client.clone(),
             db: self.db.clone(),
             engine: self.engine,
+            verifier: self.verifier.clone(),
             stop: None,
             running: None,
             _dir: None,
@@ -203,10 +209,26 @@ impl TestApp {
             client: new_client(),
             db: self.db.clone(),
             engine: self.engine,
+            verifier: self.verifier.clone(),
             stop: None,
             running: None,
             _dir: None,
         }
+    }
+
+    /// How many credentials the (in-process) server holds verified in its cache.
+    pub fn cached_credentials(&self) -> usize {
+        self.verifier.as_ref().map_or(0, gatehouse_core::keys::KeyVerifier::cached_credentials)
+    }
+
+    /// Waits until the server's change feed is connected (its caches are in use), as `/readyz`
+    /// reports it.
+    pub async fn feed_up(&self) {
+        let up = eventually(FEED_BOUND, || async {
+            let Ok(res) = self.client.get(self.url("/readyz")).send().await else { return false };
+            res.json::<serde_json::Value>().await.is_ok_and(|v| v["change_feed"] == "connected")
+        });
+        assert!(up.await.is_some(), "the change feed did not connect");
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -216,6 +238,31 @@ impl TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// How long a change made outside a serving process (another process, the CLI, SQL written by a
+/// test) may take to reach it through the change feed, in these tests: a bound far above what
+/// is measured (docs/benchmarks.md), so that a loaded machine does not fail them.
+pub const FEED_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Asks `check` again and again until it holds or `within` has passed; how long it took, or
+/// `None` if it never held. For what arrives through the change feed, not for anything the
+/// serving process does itself (that must hold on the very next request).
+pub async fn eventually<F, Fut>(within: std::time::Duration, mut check: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if check().await {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > within {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
 
 pub async fn call_with(client: &Client, url: &str, form: &[(&str, &str)]) -> Response {
     client.post(url).form(form).send().await.expect("POST")

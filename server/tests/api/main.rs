@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod client_site;
 mod crash;
+mod credential_cache;
 mod embedded;
 mod gateway;
 mod helpers;

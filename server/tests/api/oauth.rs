@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     both_engines,
-    helpers::{Engine, TestApp, error_json, mcp_call as mcp, spawn_app, spawn_app_with, unique_email},
+    helpers::{
+        Engine, FEED_BOUND, TestApp, error_json, eventually, mcp_call as mcp, spawn_app, spawn_app_with, unique_email,
+    },
 };
 
 both_engines!(
@@ -752,8 +754,11 @@ async fn step_up_and_expiry_on_mcp(engine: Engine) {
     // What the scopes cover still works, and tools/list is open.
     assert_eq!(mcp(&app, &access, "tools/list", json!({})).await.0, 200);
 
-    // Expired: 401 TOKEN_EXPIRED with the challenge pointing at the metadata.
+    // Expired (written behind the server's back, so it arrives through the change feed): 401
+    // TOKEN_EXPIRED with the challenge pointing at the metadata.
     sqlx::query("UPDATE oauth_tokens SET expires_at = 1").execute(app.db.pool()).await.expect("expire");
+    let expired = eventually(FEED_BOUND, || async { mcp(&app, &access, "tools/list", json!({})).await.0 == 401 });
+    assert!(expired.await.is_some(), "the expired token is refused");
     let (status, headers, body) = mcp(&app, &access, "tools/list", json!({})).await;
     assert_eq!((status, s(&body["code"])), (401, "TOKEN_EXPIRED".into()), "{body}");
     assert!(headers["www-authenticate"].to_str().expect("ascii").contains("resource_metadata="));

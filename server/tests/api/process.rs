@@ -56,6 +56,10 @@ impl Process {
         panic!("gatehouse did not answer within 30 s:\n{}", process.log());
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn port(&self) -> u16 {
         self.app.base.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0)
     }
