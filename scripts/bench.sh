@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The HTTP benchmarks of docs/benchmarks.md, against a release build on this machine, with Debian's
 # wrk as the load generator on the same machine (it takes part of the same two cores):
-#   scripts/bench.sh [all|mcp|gateway|pages|wasm|profile|memory]
+#   scripts/bench.sh [all|mcp|gateway|revocation|pages|wasm|profile|memory]
 #   mcp    an MCP tools/call of a read tool (list_agents, five agents) at 64 connections: a bare
 #          axum server answering the same bytes, then Gatehouse with usage recording on and off in
 #          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
 #   gateway  an MCP tools/call through /mcp/{slug} to a fast upstream (server/examples/fast_upstream.rs,
 #          revision 2026-07-28) at 64 connections, against calling that upstream directly, on SQLite
+#   revocation  two processes on one PostgreSQL database, both under load: for REVOCATION_ROUNDS
+#          (200) keys, the time from a revocation's answer (process A) to the first refusal by
+#          process B, p50/p99/max, and how often A itself accepted the key once more (must be 0)
+#          (server/examples/revocation_delay.rs)
 #   pages  the consent page and the keys list with 1,000 keys, rendered on the server; and key
 #          verification over HTTP (/v1/whoami)
 #   wasm   the wasm the browser downloads: raw, and brotli-11 as served (precompressed at build),
@@ -30,6 +34,7 @@ pg_server="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 bin="${BENCH_BINARY:-target/release/gatehouse}"
 bare=target/release/examples/bare_mcp
 upstream=target/release/examples/fast_upstream
+revocation=target/release/examples/revocation_delay
 out=target/bench
 report="$out/report.md"
 work="$(mktemp -d)"
@@ -38,12 +43,21 @@ pids=()
 mkdir -p "$out"
 : >"$report"
 
-pg_db=""
+pg_dbs=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ -z "$pg_db" ] || psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1 || true
+  for db in "${pg_dbs[@]}"; do
+    psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  done
   rm -rf "$work"
+}
+# A new PostgreSQL database for one benchmark, dropped at the end; its URL in $pg_url.
+new_pg_database() {
+  local name="gatehouse_bench_$RANDOM$RANDOM"
+  psql "$pg_server/postgres" -qc "CREATE DATABASE $name" >/dev/null
+  pg_dbs+=("$name")
+  pg_url="$pg_server/$name"
 }
 trap cleanup EXIT
 
@@ -232,6 +246,40 @@ bench_gateway() {
   kill "$gw_pid" 2>/dev/null || true
 }
 
+# The revocation delay between two processes on one PostgreSQL database, both under load.
+bench_revocation() {
+  local db=$1 a_port=3850 b_port=3851
+  make_account "$db"
+  start revocation-a "$a_port" "$db"
+  start revocation-b "$b_port" "$db"
+  local load_key
+  load_key=$(make_key "$db" "agents:read")
+  create_agents "$a_port" "$(make_key "$db" "agents:read,agents:write")"
+  export BENCH_BODY BENCH_BEARER="$load_key"
+  BENCH_BODY=$(mcp_body list_agents '{}')
+  # Half the connections on each process, for longer than the rounds take; stopped after them.
+  local half=$((conns / 2)) loaders=()
+  for port in "$a_port" "$b_port"; do
+    wrk -t1 -c"$half" -d600s -s scripts/bench/mcp-call.lua "http://127.0.0.1:$port/mcp" >/dev/null &
+    loaders+=($!)
+    pids+=($!)
+  done
+  sleep 2
+  local rounds_wanted="${REVOCATION_ROUNDS:-200}"
+  say ""
+  say "### Revocation delay: two processes on PostgreSQL, each under load ($half connections of list_agents each)"
+  say ""
+  say "From the revocation's answer (process A) to the answer of process B's first refusal (so one request's round trip to B included); and whether A accepted the key on the request right after its own answer."
+  say ""
+  say "| revocations | p50 ms | p99 ms | max ms | accepted by A after its answer |"
+  say "| --- | --- | --- | --- | --- |"
+  say "$("$revocation" "http://127.0.0.1:$a_port" "http://127.0.0.1:$b_port" "$account_email" "$password" "$slug" "$rounds_wanted")"
+  kill "${loaders[@]}" 2>/dev/null || true
+  say ""
+  say "Change feed events in the processes' logs (lost / connected): A $(grep -c 'change feed lost' "$work/revocation-a.log") / $(grep -c 'change feed connected' "$work/revocation-a.log"), B $(grep -c 'change feed lost' "$work/revocation-b.log") / $(grep -c 'change feed connected' "$work/revocation-b.log")."
+  cp "$work/revocation-a.log" "$work/revocation-b.log" "$out/"
+}
+
 # The consent page and a keys list of 1,000 keys, server-rendered, with a signed-in session.
 bench_pages() {
   local db="sqlite://$work/pages.db" port=3870
@@ -392,24 +440,27 @@ bench_profile() {
 }
 
 echo "==> release build"
-cargo build --release -p gatehouse --bin gatehouse --example bare_mcp --example fast_upstream
+cargo build --release -p gatehouse --bin gatehouse --example bare_mcp --example fast_upstream --example revocation_delay
 say "## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(git rev-parse --short HEAD))"
 
 case "$what" in
   all | mcp)
     bench_mcp SQLite "sqlite://$work/mcp.db" 3810
-    pg_db="gatehouse_bench_$RANDOM"
-    psql "$pg_server/postgres" -qc "CREATE DATABASE $pg_db" >/dev/null
-    bench_mcp PostgreSQL "$pg_server/$pg_db" 3820
+    new_pg_database
+    bench_mcp PostgreSQL "$pg_url" 3820
     ;;&
   all | gateway) bench_gateway ;;&
+  all | revocation)
+    new_pg_database
+    bench_revocation "$pg_url"
+    ;;&
   all | pages) bench_pages ;;&
   all | wasm) bench_wasm ;;
   profile) bench_profile ;;
   memory) bench_memory ;;
-  mcp | gateway | pages) ;;
+  mcp | gateway | revocation | pages) ;;
   *)
-    echo "usage: $0 [all|mcp|gateway|pages|wasm|profile|memory]" >&2
+    echo "usage: $0 [all|mcp|gateway|revocation|pages|wasm|profile|memory]" >&2
     exit 2
     ;;
 esac

@@ -150,11 +150,23 @@ impl Db {
         &self.changes
     }
 
-    /// Records, for this process's caches and at once, that what a workspace's credentials may
-    /// reach has changed. Domain functions call it after they commit such a change, before their
-    /// answer is sent; other processes learn of it from the change feed (`crate::changes::feed`).
-    pub fn access_changed(&self, workspace_id: &str) {
-        self.changes.changed(Topic::Access, workspace_id);
+    /// Records, for this process's caches and at once, that what a credential may reach has
+    /// changed: `id` is the key's or grant's id, or a workspace's id for what touches all of its
+    /// credentials (its key policy, its members). Domain functions call it after they commit such
+    /// a change, before their answer is sent; other processes learn of it from the change feed
+    /// (`crate::changes::feed`).
+    pub fn access_changed(&self, id: &str) {
+        self.changes.changed(Topic::Access, id);
+    }
+
+    /// The same for a workspace's upstream servers (the gateway's cached registry).
+    pub fn servers_changed(&self, workspace_id: &str) {
+        self.changes.changed(Topic::Servers, workspace_id);
+    }
+
+    /// The same for a workspace's agents (the cached pages of `list_agents`).
+    pub fn agents_changed(&self, workspace_id: &str) {
+        self.changes.changed(Topic::Agents, workspace_id);
     }
 
     /// Where the change feed listens (PostgreSQL only).

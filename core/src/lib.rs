@@ -18,6 +18,7 @@ pub mod keys;
 pub mod net;
 pub mod oauth;
 pub mod paging;
+pub mod policy;
 pub mod runs;
 pub mod scopes;
 pub mod secrets;

@@ -181,7 +181,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         outbound_roots.clone(),
     )
     .map_err(anyhow::Error::msg)?;
-    let state = AppState {
+    let state = AppState::new(crate::state::Shared {
         leptos_options,
         db: db.clone(),
         config: Arc::new(config),
@@ -192,7 +192,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         keyring,
         clients,
         upstreams: upstreams.clone(),
-    };
+    });
     let router = router(state, sessions, secure);
     Ok(Server {
         listener,

@@ -1,4 +1,10 @@
 //! The shared state every handler and server function reaches.
+//!
+//! One `Arc`: axum clones the state for every layer and handler of every request, and a clone of
+//! each part (pools, caches, clients, each with reference counts of its own) cost a tenth of the
+//! MCP call's CPU (docs/benchmarks.md); a clone of this is one reference count.
+
+use std::{ops::Deref, sync::Arc};
 
 use axum::extract::FromRef;
 use gatehouse_app::ServerContext;
@@ -14,8 +20,33 @@ use leptos::config::LeptosOptions;
 
 use crate::config::Config;
 
-#[derive(Clone, Debug, FromRef)]
-pub struct AppState {
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What leptos_axum asks of the state: the site's options.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: std::sync::Arc<Config>,
@@ -35,7 +66,7 @@ pub struct AppState {
     pub upstreams: crate::gateway::upstream::Upstreams,
 }
 
-impl AppState {
+impl Shared {
     /// What signs OpenID Connect ID tokens, under the public URL as issuer.
     pub fn id_tokens(&self) -> IdTokens {
         IdTokens { signer: self.signer.clone(), issuer: self.config.public_url.clone() }

@@ -2,8 +2,10 @@
 //! test data. Every query names the workspace and the environment of the caller.
 
 mod graph;
+mod pages;
 
 pub use graph::{NODE_TYPES, Problem, validate};
+pub use pages::AgentPages;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -136,6 +138,7 @@ pub async fn create(db: &Db, at: Tenant<'_>, name: &str, graph: &Value) -> CoreR
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    db.agents_changed(at.workspace_id);
     get(db, at, &id).await
 }
 
@@ -208,6 +211,7 @@ pub async fn update(db: &Db, at: Tenant<'_>, id: &str, name: Option<&str>, graph
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    db.agents_changed(at.workspace_id);
     get(db, at, id).await
 }
 
@@ -222,6 +226,7 @@ pub async fn delete(db: &Db, at: Tenant<'_>, id: &str) -> CoreResult<()> {
     if done.rows_affected() == 0 {
         return Err(CoreError::NotFound);
     }
+    db.agents_changed(at.workspace_id);
     Ok(())
 }
 

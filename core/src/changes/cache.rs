@@ -1,6 +1,7 @@
-//! A bounded in-memory cache of values that belong to a workspace: each value is kept with the
-//! [`Stamp`] of the read that produced it and answers only while [`Changes`] says nothing of its
-//! workspace and topic changed since, and while it is younger than the cache's maximum age.
+//! A bounded in-memory cache of values that depend on a workspace (and perhaps one credential of
+//! it): each value is kept with the [`Stamp`] of the read that produced it and answers only while
+//! [`Changes`] says nothing it depends on changed since in its topic, and while it is younger than
+//! the cache's maximum age.
 
 use std::{
     hash::Hash,
@@ -14,7 +15,8 @@ use super::{Changes, Stamp, Topic};
 #[derive(Debug)]
 pub struct Cached<V> {
     pub value: V,
-    workspace_id: String,
+    /// What it depends on: its workspace, and the credential's own id where there is one.
+    ids: Vec<String>,
     stamp: Stamp,
     stored: Instant,
 }
@@ -47,9 +49,8 @@ impl<K: Eq + Hash + Clone, V> StampedCache<K, V> {
     /// The value for `key`, if one is cached and still fresh.
     pub fn get(&self, key: &K) -> Option<Arc<Cached<V>>> {
         let cached = self.entries.get(key)?;
-        if cached.stored.elapsed() < self.max_age
-            && self.changes.is_fresh(self.topic, &cached.workspace_id, cached.stamp)
-        {
+        let ids: Vec<&str> = cached.ids.iter().map(String::as_str).collect();
+        if cached.stored.elapsed() < self.max_age && self.changes.is_fresh(self.topic, &ids, cached.stamp) {
             Some(cached)
         } else {
             self.entries.remove(key);
@@ -57,14 +58,14 @@ impl<K: Eq + Hash + Clone, V> StampedCache<K, V> {
         }
     }
 
-    /// Keeps `value`, read at `stamp`, for `workspace_id`, and hands it back. Without a stamp
-    /// (the feed was down) or with one already stale (a change came while it was being read),
-    /// the value is only handed back.
-    pub fn keep(&self, key: K, workspace_id: &str, stamp: Option<Stamp>, value: V) -> Arc<Cached<V>> {
-        let fresh = stamp.filter(|stamp| self.changes.is_fresh(self.topic, workspace_id, *stamp));
+    /// Keeps `value`, read at `stamp` and depending on `ids` (its workspace, and the credential's
+    /// own id where there is one), and hands it back. Without a stamp (the feed was down) or with
+    /// one already stale (a change came while it was being read), the value is only handed back.
+    pub fn keep(&self, key: K, ids: &[&str], stamp: Option<Stamp>, value: V) -> Arc<Cached<V>> {
+        let fresh = stamp.filter(|stamp| self.changes.is_fresh(self.topic, ids, *stamp));
         let cached = Arc::new(Cached {
             value,
-            workspace_id: workspace_id.to_owned(),
+            ids: ids.iter().map(|id| (*id).to_owned()).collect(),
             stamp: fresh.unwrap_or(Stamp(0)),
             stored: Instant::now(),
         });
@@ -97,11 +98,13 @@ mod tests {
     fn a_value_answers_until_its_workspace_changes() {
         let (changes, cache) = cache(Duration::from_secs(60));
         let stamp = cache.stamp().expect("feed up");
-        cache.keep("k", "ws_a", Some(stamp), 7);
+        cache.keep("k", &["ws_a", "key_1"], Some(stamp), 7);
         assert_eq!(cache.get(&"k").map(|c| c.value), Some(7));
         changes.changed(Topic::Access, "ws_b");
         assert_eq!(cache.get(&"k").map(|c| c.value), Some(7), "another workspace's change");
-        changes.changed(Topic::Access, "ws_a");
+        changes.changed(Topic::Access, "key_2");
+        assert_eq!(cache.get(&"k").map(|c| c.value), Some(7), "another key's change");
+        changes.changed(Topic::Access, "key_1");
         assert!(cache.get(&"k").is_none());
         assert!(cache.is_empty(), "a stale value is let go");
     }
@@ -111,7 +114,7 @@ mod tests {
         let (changes, cache) = cache(Duration::from_secs(60));
         let stamp = cache.stamp().expect("feed up");
         changes.changed(Topic::Access, "ws_a");
-        let returned = cache.keep("k", "ws_a", Some(stamp), 1);
+        let returned = cache.keep("k", &["ws_a"], Some(stamp), 1);
         assert_eq!(returned.value, 1, "the caller still gets what it read");
         assert!(cache.get(&"k").is_none());
     }
@@ -119,7 +122,7 @@ mod tests {
     #[test]
     fn nothing_is_kept_without_a_stamp() {
         let (_, cache) = cache(Duration::from_secs(60));
-        assert_eq!(cache.keep("k", "ws_a", None, 3).value, 3);
+        assert_eq!(cache.keep("k", &["ws_a"], None, 3).value, 3);
         assert!(cache.get(&"k").is_none());
     }
 
@@ -127,11 +130,11 @@ mod tests {
     fn values_age_out_and_the_cache_stays_bounded() {
         let (_, cache) = cache(Duration::from_millis(30));
         let stamp = cache.stamp().expect("feed up");
-        cache.keep("k", "ws_a", Some(stamp), 1);
+        cache.keep("k", &["ws_a"], Some(stamp), 1);
         std::thread::sleep(Duration::from_millis(40));
         assert!(cache.get(&"k").is_none(), "older than the maximum age");
         for key in ["a", "b", "c", "d", "e", "f", "g", "h"] {
-            cache.keep(key, "ws_a", Some(stamp), 0);
+            cache.keep(key, &["ws_a"], Some(stamp), 0);
         }
         assert!(cache.len() <= 4, "{}", cache.len());
     }

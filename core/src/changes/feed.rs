@@ -1,13 +1,17 @@
 //! The change feed: how changes made by other processes (another `gatehouse serve`, the CLI)
 //! reach this process's [`Changes`].
 //!
-//! Triggers in the database note every change that can end or narrow a credential, in the
-//! change's own transaction (migration 0013), so no code path can commit one without it:
+//! Triggers in the database note every change that can end or narrow a credential (topic
+//! `access`: the key's or grant's id, or the workspace's), and every change of a workspace's
+//! servers (`servers`) or agents (`agents`), in the change's own transaction (migration 0013), so
+//! no code path can commit one without it:
 //!
-//! - **PostgreSQL**: the triggers `NOTIFY gatehouse_changes, 'access:<workspace id>'`, which
+//! - **PostgreSQL**: the triggers `NOTIFY gatehouse_changes, '<topic>:<id>'`, which
 //!   PostgreSQL delivers at commit to every session that `LISTEN`s. This process listens on a
 //!   connection of its own and also sends a heartbeat through its pool every
-//!   [`HEARTBEAT`]; a listening connection that errs, closes, or hears nothing (not even a
+//!   [`HEARTBEAT`] on another connection of its own (never the shared pool, which a busy process
+//!   may have exhausted: a feed that looks dead then would make every request read through and
+//!   busier still); a listening connection that errs, closes, or hears nothing (not even a
 //!   heartbeat) for [`SILENCE`] is lost.
 //! - **SQLite**: the triggers append to `change_log`, which this process reads every
 //!   [`POLL_EVERY`]; a read that fails, or a gap in the log (rows pruned before they were read),
@@ -30,6 +34,9 @@ pub const CHANNEL: &str = "gatehouse_changes";
 
 /// The `application_name` of the listening connection (operators and the tests find it by it).
 pub const LISTENER_NAME: &str = "gatehouse-change-feed";
+
+/// The `application_name` of the connection that sends the heartbeat.
+pub const HEARTBEAT_NAME: &str = "gatehouse-change-feed-heartbeat";
 
 /// How often each process sends a heartbeat through the channel.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -70,21 +77,21 @@ fn apply(changes: &Changes, payload: &str) {
 }
 
 async fn listen(db: Db) {
+    let Some(url) = db.listen_url() else { return };
+    let (listener, heartbeat) = (with_application_name(url, LISTENER_NAME), with_application_name(url, HEARTBEAT_NAME));
     // Both run until the task is dropped; neither ends on its own.
-    tokio::join!(follow_notifications(db.clone()), send_heartbeats(db));
+    tokio::join!(follow_notifications(&db, &listener), send_heartbeats(&heartbeat));
 }
 
-async fn follow_notifications(db: Db) {
-    let Some(url) = db.listen_url() else { return };
-    let url = with_application_name(url);
+async fn follow_notifications(db: &Db, url: &str) {
     let mut warned = false;
     loop {
-        match subscribe(&url).await {
+        match subscribe(url).await {
             Ok(mut listener) => {
                 db.changes().feed_connected();
                 tracing::info!("change feed connected: cached credentials are in use");
                 warned = false;
-                let why = follow(&db, &mut listener).await;
+                let why = follow(db, &mut listener).await;
                 db.changes().feed_lost();
                 tracing::warn!(reason = %why, "change feed lost: every request reads through the database until it is back");
             }
@@ -119,25 +126,33 @@ async fn follow(db: &Db, listener: &mut sqlx::postgres::PgListener) -> String {
     }
 }
 
-async fn send_heartbeats(db: Db) {
+/// A heartbeat through the channel every [`HEARTBEAT`], on a connection of its own (opened again
+/// after a failure).
+async fn send_heartbeats(url: &str) {
+    use sqlx::{Connection, Executor};
     let mut every = tokio::time::interval(HEARTBEAT);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut connection: Option<sqlx::PgConnection> = None;
     loop {
         every.tick().await;
-        let sent = sqlx::query("SELECT pg_notify($1, 'ping')").bind(CHANNEL).execute(db.pool()).await;
-        if let Err(e) = sent {
+        if connection.is_none() {
+            connection = sqlx::PgConnection::connect(url).await.ok();
+        }
+        let Some(conn) = connection.as_mut() else { continue };
+        if let Err(e) = conn.execute("NOTIFY gatehouse_changes, 'ping'").await {
             tracing::debug!(error = %e, "change feed heartbeat not sent");
+            connection = None;
         }
     }
 }
 
-/// The URL with `application_name` set, unless it sets one already.
-fn with_application_name(url: &str) -> String {
+/// The URL with `application_name` set to `name`, unless it sets one already.
+fn with_application_name(url: &str, name: &str) -> String {
     if url.contains("application_name=") {
         return url.to_owned();
     }
     let joiner = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{joiner}application_name={LISTENER_NAME}")
+    format!("{url}{joiner}application_name={name}")
 }
 
 /// One row of SQLite's change log.
@@ -244,23 +259,23 @@ mod tests {
         let changes = Changes::connected();
         let stamp = changes.stamp().expect("up");
         apply(&changes, "ping");
-        assert!(changes.is_fresh(Topic::Access, "ws_a", stamp));
+        assert!(changes.is_fresh(Topic::Access, &["ws_a"], stamp));
         apply(&changes, "access:ws_b");
-        assert!(changes.is_fresh(Topic::Access, "ws_a", stamp));
-        assert!(!changes.is_fresh(Topic::Access, "ws_b", stamp));
+        assert!(changes.is_fresh(Topic::Access, &["ws_a"], stamp));
+        assert!(!changes.is_fresh(Topic::Access, &["ws_b"], stamp));
         apply(&changes, "something-new:ws_a");
-        assert!(!changes.is_fresh(Topic::Access, "ws_a", stamp), "not understood: everything");
+        assert!(!changes.is_fresh(Topic::Access, &["ws_a"], stamp), "not understood: everything");
     }
 
     #[test]
     fn the_listener_names_itself() {
         assert_eq!(
-            with_application_name("postgres://u@h/db"),
+            with_application_name("postgres://u@h/db", LISTENER_NAME),
             "postgres://u@h/db?application_name=gatehouse-change-feed"
         );
         assert_eq!(
-            with_application_name("postgres://u@h/db?sslmode=disable"),
-            "postgres://u@h/db?sslmode=disable&application_name=gatehouse-change-feed"
+            with_application_name("postgres://u@h/db?sslmode=disable", HEARTBEAT_NAME),
+            "postgres://u@h/db?sslmode=disable&application_name=gatehouse-change-feed-heartbeat"
         );
     }
 
@@ -286,7 +301,7 @@ mod tests {
             .expect("update");
         let mut seen = false;
         for _ in 0..200 {
-            if !changes.is_fresh(Topic::Access, ws, stamp) {
+            if !changes.is_fresh(Topic::Access, &[ws], stamp) {
                 seen = true;
                 break;
             }

@@ -1,18 +1,23 @@
 //! What changed since a cached value was read: the one record that every in-memory cache of
 //! credentials and registry rows consults before it answers.
 //!
-//! A change that can end or narrow what a credential reaches (a key revoked, rolled or edited, a
-//! connector removed or moved, a member removed, a workspace's policy, a server switched off) is
-//! recorded here for its workspace: by the process that made it, at once and before its answer
-//! is sent ([`Changes::changed`], called by the domain functions after they commit), and by every
-//! other process through the database's change feed ([`feed`]: PostgreSQL `LISTEN`/`NOTIFY`, or a
-//! change log polled on SQLite, both written by triggers in the change's own transaction).
+//! A change that can end or narrow what a credential reaches is recorded here under what it
+//! changed: one credential (a key revoked, rolled or edited; a connector removed or moved, its
+//! grant or a token revoked) by that key's or grant's id, or a whole workspace (its key policy or
+//! name, a member's role or removal) by the workspace's id; a workspace's servers and agents each
+//! have a topic of their own. It is recorded by the process that made the change, at once and
+//! before its answer is sent ([`Changes::changed`], called by the domain functions after they
+//! commit), and by every other process through the database's change feed ([`feed`]: PostgreSQL
+//! `LISTEN`/`NOTIFY`, or a change log polled on SQLite, both written by triggers in the change's
+//! own transaction).
 //!
 //! Caches never delete on a change; they compare stamps. Before reading the database, a reader
 //! takes a [`Stamp`] (the change counter at that moment); a cached value is fresh only while no
-//! change of its workspace and topic, and no "drop everything", came after its stamp. So a read
-//! that raced a change (read old data, stored it after the change was recorded) is stale on
-//! arrival, and the order of the two never matters.
+//! change of the ids it depends on (its workspace, and the credential itself) in its topic, and
+//! no "drop everything", came after its stamp. So a read that raced a change (read old data,
+//! stored it after the change was recorded) is stale on arrival, and the order of the two never
+//! matters. Precise ids matter under load: revoking one key must not make every other key of its
+//! workspace read the database again at once.
 //!
 //! While the feed from other processes is down (not yet connected, its connection lost, a gap in
 //! the log), nothing is fresh and nothing new is stored: every request reads through the
@@ -33,30 +38,40 @@ use std::{
 /// What a change is about; each cache listens to one topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// Who may call and what they reach: keys, connectors and their tokens, members, a
-    /// workspace's key policy, its upstream servers.
+    /// Who may call and what they reach: a key or a connector's grant (by its id), or a whole
+    /// workspace's credentials (its key policy and name, its members).
     Access,
+    /// A workspace's upstream servers (the gateway's registry).
+    Servers,
+    /// A workspace's agents (the pages `list_agents` answers).
+    Agents,
 }
 
-const TOPICS: usize = 1;
+const TOPICS: usize = 3;
 
 impl Topic {
     fn index(self) -> usize {
         match self {
             Topic::Access => 0,
+            Topic::Servers => 1,
+            Topic::Agents => 2,
         }
     }
 
-    /// Its name in the change feed (`access:<workspace id>`).
+    /// Its name in the change feed (`access:<id>`).
     pub fn as_str(self) -> &'static str {
         match self {
             Topic::Access => "access",
+            Topic::Servers => "servers",
+            Topic::Agents => "agents",
         }
     }
 
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "access" => Some(Topic::Access),
+            "servers" => Some(Topic::Servers),
+            "agents" => Some(Topic::Agents),
             _ => None,
         }
     }
@@ -66,10 +81,9 @@ impl Topic {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Stamp(u64);
 
-/// Beyond this many workspaces with a recorded change, the record starts again from nothing
-/// (which drops every cached value once): memory stays bounded whatever the number of
-/// workspaces.
-const MAX_WORKSPACES: usize = 10_000;
+/// Beyond this many ids with a recorded change, the record starts again from nothing (which drops
+/// every cached value once): memory stays bounded whatever the number of workspaces and keys.
+const MAX_IDS: usize = 10_000;
 
 /// A process's record of changes. One per [`crate::Db`]; cheap to consult.
 #[derive(Debug)]
@@ -78,8 +92,8 @@ pub struct Changes {
     counter: AtomicU64,
     /// Values read before this are stale, whatever their workspace ("drop everything").
     floor: AtomicU64,
-    /// The counter at each workspace's last change, per topic.
-    workspaces: RwLock<HashMap<String, [u64; TOPICS]>>,
+    /// The counter at the last change of each id (a workspace, a key, a grant), per topic.
+    ids: RwLock<HashMap<String, [u64; TOPICS]>>,
     /// Whether changes made by other processes reach this one now.
     feed_up: AtomicBool,
 }
@@ -89,7 +103,7 @@ impl Default for Changes {
         Changes {
             counter: AtomicU64::new(1),
             floor: AtomicU64::new(0),
-            workspaces: RwLock::default(),
+            ids: RwLock::default(),
             feed_up: AtomicBool::new(false),
         }
     }
@@ -102,33 +116,34 @@ impl Changes {
         self.feed_up.load(Ordering::SeqCst).then(|| Stamp(self.counter.load(Ordering::SeqCst)))
     }
 
-    /// Whether a value of `workspace_id` read at `stamp` is still what the database holds.
-    pub fn is_fresh(&self, topic: Topic, workspace_id: &str, stamp: Stamp) -> bool {
+    /// Whether a value that depends on `ids` (its workspace, and the credential itself), read at
+    /// `stamp`, is still what the database holds.
+    pub fn is_fresh(&self, topic: Topic, ids: &[&str], stamp: Stamp) -> bool {
         if !self.feed_up.load(Ordering::SeqCst) || stamp.0 < self.floor.load(Ordering::SeqCst) {
             return false;
         }
-        let workspaces = self.workspaces.read().unwrap_or_else(|p| p.into_inner());
-        workspaces.get(workspace_id).is_none_or(|last| stamp.0 >= last[topic.index()])
+        let changed = self.ids.read().unwrap_or_else(|p| p.into_inner());
+        ids.iter().all(|id| changed.get(*id).is_none_or(|last| stamp.0 >= last[topic.index()]))
     }
 
-    /// Records a change of `workspace_id`: every value of that topic and workspace read before
-    /// now is stale from here on.
-    pub fn changed(&self, topic: Topic, workspace_id: &str) {
+    /// Records a change of `id` (a workspace, a key or a grant): every value of that topic that
+    /// depends on it and was read before now is stale from here on.
+    pub fn changed(&self, topic: Topic, id: &str) {
         let at = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut workspaces = self.workspaces.write().unwrap_or_else(|p| p.into_inner());
-        if workspaces.len() >= MAX_WORKSPACES && !workspaces.contains_key(workspace_id) {
-            workspaces.clear();
+        let mut changed = self.ids.write().unwrap_or_else(|p| p.into_inner());
+        if changed.len() >= MAX_IDS && !changed.contains_key(id) {
+            changed.clear();
             self.floor.store(at, Ordering::SeqCst);
             return;
         }
-        workspaces.entry(workspace_id.to_owned()).or_insert([0; TOPICS])[topic.index()] = at;
+        changed.entry(id.to_owned()).or_insert([0; TOPICS])[topic.index()] = at;
     }
 
     /// Everything read before now is stale (a gap in the feed, or the feed coming back).
     pub fn drop_everything(&self) {
         let at = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut workspaces = self.workspaces.write().unwrap_or_else(|p| p.into_inner());
-        workspaces.clear();
+        let mut changed = self.ids.write().unwrap_or_else(|p| p.into_inner());
+        changed.clear();
         self.floor.store(at, Ordering::SeqCst);
     }
 
@@ -164,15 +179,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_change_makes_earlier_reads_of_its_workspace_stale() {
+    fn a_change_makes_earlier_reads_that_depend_on_it_stale() {
         let changes = Changes::connected();
         let before = changes.stamp().expect("feed up");
-        assert!(changes.is_fresh(Topic::Access, "ws_a", before));
+        assert!(changes.is_fresh(Topic::Access, &["ws_a", "key_1"], before));
         changes.changed(Topic::Access, "ws_a");
-        assert!(!changes.is_fresh(Topic::Access, "ws_a", before), "read before the change");
-        assert!(changes.is_fresh(Topic::Access, "ws_b", before), "another workspace is untouched");
+        assert!(!changes.is_fresh(Topic::Access, &["ws_a", "key_1"], before), "its workspace changed");
+        assert!(changes.is_fresh(Topic::Access, &["ws_b", "key_2"], before), "another workspace is untouched");
         let after = changes.stamp().expect("feed up");
-        assert!(changes.is_fresh(Topic::Access, "ws_a", after), "read after the change");
+        assert!(changes.is_fresh(Topic::Access, &["ws_a", "key_1"], after), "read after the change");
+        changes.changed(Topic::Access, "key_1");
+        assert!(!changes.is_fresh(Topic::Access, &["ws_a", "key_1"], after), "the key itself changed");
+        assert!(changes.is_fresh(Topic::Access, &["ws_a", "key_3"], after), "another key of it is untouched");
     }
 
     /// A read that began before a change and is stored after it is stale on arrival.
@@ -182,7 +200,7 @@ mod tests {
         let stamp = changes.stamp().expect("feed up");
         changes.changed(Topic::Access, "ws_a");
         // ...the read, begun before, stores its (old) value now:
-        assert!(!changes.is_fresh(Topic::Access, "ws_a", stamp));
+        assert!(!changes.is_fresh(Topic::Access, &["ws_a"], stamp));
     }
 
     #[test]
@@ -193,20 +211,32 @@ mod tests {
         let stamp = changes.stamp().expect("feed up");
         changes.feed_lost();
         assert_eq!(changes.stamp(), None);
-        assert!(!changes.is_fresh(Topic::Access, "ws_a", stamp));
+        assert!(!changes.is_fresh(Topic::Access, &["ws_a"], stamp));
         changes.feed_connected();
-        assert!(!changes.is_fresh(Topic::Access, "ws_a", stamp), "read before the loss stays stale");
-        assert!(changes.is_fresh(Topic::Access, "ws_a", changes.stamp().expect("up")));
+        assert!(!changes.is_fresh(Topic::Access, &["ws_a"], stamp), "read before the loss stays stale");
+        assert!(changes.is_fresh(Topic::Access, &["ws_a"], changes.stamp().expect("up")));
+    }
+
+    #[test]
+    fn topics_go_stale_apart() {
+        let changes = Changes::connected();
+        let stamp = changes.stamp().expect("up");
+        changes.changed(Topic::Agents, "ws_a");
+        assert!(changes.is_fresh(Topic::Access, &["ws_a"], stamp), "an agent written leaves credentials alone");
+        assert!(!changes.is_fresh(Topic::Agents, &["ws_a"], stamp));
+        for topic in [Topic::Access, Topic::Servers, Topic::Agents] {
+            assert_eq!(Topic::parse(topic.as_str()), Some(topic));
+        }
     }
 
     #[test]
     fn the_record_stays_bounded() {
         let changes = Changes::connected();
         let early = changes.stamp().expect("up");
-        for n in 0..MAX_WORKSPACES + 5 {
+        for n in 0..MAX_IDS + 5 {
             changes.changed(Topic::Access, &format!("ws_{n}"));
         }
-        assert!(changes.workspaces.read().expect("lock").len() <= MAX_WORKSPACES);
-        assert!(!changes.is_fresh(Topic::Access, "ws_untouched", early), "starting over drops everything");
+        assert!(changes.ids.read().expect("lock").len() <= MAX_IDS);
+        assert!(!changes.is_fresh(Topic::Access, &["ws_untouched"], early), "starting over drops everything");
     }
 }

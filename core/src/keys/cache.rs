@@ -4,10 +4,11 @@
 //! The cache is keyed by the SHA-256 fingerprint of the credential, never the credential, and
 //! holds what the principal needs plus what can end the credential by the clock (expiry, the end
 //! of a roll's grace period), which is checked on every call. Whatever else can end or narrow it
-//! (revocation, a roll, an edit of scopes or servers, a connector removed or moved, its grant
-//! revoked, its approver removed, the workspace's policy) is a change of its workspace: the
-//! entry goes stale the moment [`crate::changes::Changes`] records it, in this process before the
-//! change's answer is sent and in others through the change feed. Only credentials valid when
+//! is a change of the credential itself (revocation, a roll, an edit of scopes or servers; a
+//! connector removed or moved, its grant or token revoked) or of its whole workspace (its approver
+//! removed, the workspace's key policy): the entry goes stale the moment
+//! [`crate::changes::Changes`] records either, in this process before the change's answer is sent
+//! and in others through the change feed. Only credentials valid when
 //! read are kept; a refusal is read fresh each time. At most [`CAPACITY`] entries, none older
 //! than [`MAX_AGE`].
 

@@ -45,10 +45,13 @@ impl LastUsed {
 
     /// Writes the noted times; on failure they are kept for the next try.
     pub async fn flush(&self, db: &Db) -> CoreResult<usize> {
-        let batch: Vec<(String, Millis)> = {
+        let mut batch: Vec<(String, Millis)> = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             pending.drain().collect()
         };
+        // Rows in one order in every process: two processes updating the same keys in their own
+        // (hash) orders deadlock on PostgreSQL.
+        batch.sort_unstable();
         if batch.is_empty() {
             return Ok(0);
         }

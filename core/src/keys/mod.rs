@@ -6,6 +6,7 @@
 mod cache;
 mod expiry;
 mod last_used;
+mod leases;
 mod listing;
 mod lookup;
 mod name;
@@ -489,7 +490,7 @@ pub async fn revoke_in(db: &Db, workspace_id: &str, actor: Option<&Actor>, key_i
         audit::record(&mut *tx, workspace_id, actor, "key.revoked", ("key", key_id), details).await?;
     }
     tx.commit().await?;
-    db.access_changed(workspace_id);
+    db.access_changed(key_id);
     get_in(db, workspace_id, key_id).await
 }
 
@@ -546,7 +547,7 @@ pub async fn roll(db: &Db, actor: &Actor, slug: &str, key_id: &str, grace: Grace
     let details = serde_json::json!({ "name": old.name, "new_key": token.lookup_id(), "grace": grace.label() });
     audit::record(&mut *tx, &m.workspace.id, Some(actor), "key.rolled", ("key", key_id), details).await?;
     tx.commit().await?;
-    db.access_changed(&m.workspace.id);
+    db.access_changed(key_id);
     let new_key = get_in(db, &m.workspace.id, token.lookup_id()).await?;
     Ok((new_key, token))
 }
@@ -589,6 +590,6 @@ pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyE
     if done.rows_affected() == 0 {
         return Err(CoreError::NotFound);
     }
-    db.access_changed(&m.workspace.id);
+    db.access_changed(key_id);
     get_in(db, &m.workspace.id, key_id).await
 }

@@ -1,10 +1,12 @@
 //! Rate limits: a token bucket per key, connector, address or OAuth client. A bucket may burst up
 //! to its per-minute limit and refills continuously. Buckets live in this process's memory or, when
 //! the operator sets `GATEHOUSE_REDIS_URL`, in Redis, so that every Gatehouse process sharing that
-//! Redis shares the limits. Should Redis stop answering, each process falls back to its own
-//! buckets (and says so in its log) rather than refusing or waving through every request; and for
-//! the next few seconds it does not ask Redis at all (a circuit breaker), so that an outage costs
-//! one request a timeout, not every request.
+//! Redis shares the limits; a process takes tokens from a shared bucket in batches and spends them
+//! itself (`super::leases`, where the batch size and the error it allows are set out), so a busy
+//! key does not cost a round trip to Redis on every request. Should Redis stop answering, each
+//! process falls back to its own buckets (and says so in its log) rather than refusing or waving
+//! through every request; and for the next few seconds it does not ask Redis at all (a circuit
+//! breaker), so that an outage costs one request a timeout, not every request.
 
 use std::{
     collections::HashMap,
@@ -20,13 +22,17 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
+use super::leases::{Leases, Spend};
 use crate::clock::now_ms;
 
 /// The token bucket in Redis, atomic and timed by the Redis server's clock (processes' clocks may
-/// differ). `KEYS[1]` the bucket, `ARGV[1]` its per-minute limit; returns 0, or the milliseconds to
-/// wait. An untouched bucket expires once it would be full again, which is how a new one starts.
+/// differ). `KEYS[1]` the bucket, `ARGV[1]` its per-minute limit, `ARGV[2]` how many tokens the
+/// process would like (a lease's batch); returns `{tokens given, milliseconds to wait}`: at least
+/// one token and no wait, or none and the wait for one. An untouched bucket expires once it would
+/// be full again, which is how a new one starts.
 const TOKEN_BUCKET_LUA: &str = r"
 local capacity = tonumber(ARGV[1])
+local want = math.max(1, tonumber(ARGV[2]))
 local per_ms = capacity / 60000
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -34,11 +40,12 @@ local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(b[1]) or capacity
 local at = tonumber(b[2]) or now
 tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
+local got = math.min(want, math.floor(tokens))
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / per_ms) end
+if got >= 1 then tokens = tokens - got else got = 0; wait = math.ceil((1 - tokens) / per_ms) end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], 61000)
-return wait
+return {got, wait}
 ";
 
 /// How long a Redis answer may take before the process uses its own buckets for that request.
@@ -72,6 +79,8 @@ struct Shared {
     open_until: AtomicI64,
     /// How long the breaker stays open ([`BREAKER_OPEN`]; shorter in tests).
     open_for: Duration,
+    /// Tokens taken from the shared buckets in batches, spent here.
+    leases: Leases,
 }
 
 impl std::fmt::Debug for Shared {
@@ -104,6 +113,7 @@ impl RateLimiter {
                 last_warning: AtomicI64::new(0),
                 open_until: AtomicI64::new(0),
                 open_for: BREAKER_OPEN,
+                leases: Leases::default(),
             }),
         })
     }
@@ -126,10 +136,18 @@ impl RateLimiter {
     pub async fn check(&self, bucket: &str, per_minute: i64) -> Result<(), Duration> {
         let per_minute = per_minute.max(1);
         if let Some(shared) = self.shared.as_ref().filter(|shared| shared.may_ask(now_ms())) {
-            match shared.take(bucket, per_minute).await {
-                Ok(wait_ms) => {
+            let now = Instant::now();
+            let want = match shared.leases.spend(bucket, per_minute, now) {
+                Spend::Spent => return Ok(()),
+                Spend::Refused(wait) => return Err(wait),
+                Spend::Take(want) => want,
+            };
+            match shared.take(bucket, per_minute, want).await {
+                Ok((got, wait_ms)) => {
                     shared.answered();
-                    return if wait_ms == 0 { Ok(()) } else { Err(Duration::from_millis(wait_ms)) };
+                    let wait = Duration::from_millis(wait_ms);
+                    shared.leases.taken(bucket, got, wait, now);
+                    return if got >= 1 { Ok(()) } else { Err(wait) };
                 }
                 Err(e) => shared.failed(&e),
             }
@@ -139,10 +157,11 @@ impl RateLimiter {
 }
 
 impl Shared {
-    async fn take(&self, bucket: &str, per_minute: i64) -> redis::RedisResult<u64> {
+    /// Up to `want` tokens from the shared bucket: how many it gave, and how long to wait if none.
+    async fn take(&self, bucket: &str, per_minute: i64, want: i64) -> redis::RedisResult<(i64, u64)> {
         let mut connection = self.connection.clone();
         let key = format!("{}:rate:{bucket}", self.namespace);
-        self.script.key(key).arg(per_minute).invoke_async(&mut connection).await
+        self.script.key(key).arg(per_minute).arg(want).invoke_async(&mut connection).await
     }
 
     /// Whether this request asks Redis: yes while the breaker is closed, no while it is open, and
@@ -395,6 +414,33 @@ mod shared_tests {
             assert!(limiter.check("key_3", 100).await.is_ok());
         }
         assert_eq!(link.counts().0, before + 3, "the breaker is closed: every request asks Redis");
+    }
+
+    /// A busy key spends leased tokens: two processes sharing a bucket of 12,000 a minute ask
+    /// Redis far less often than they admit requests, and together admit no more than the bucket
+    /// handed out (its capacity and what it refilled meanwhile) plus one batch each.
+    #[tokio::test]
+    async fn leases_spare_round_trips_within_the_bound() {
+        let namespace = format!("gatehouse-test-{}", crate::ids::random_base62(10));
+        let link = Link::to_redis(&namespace).await;
+        let a = RateLimiter::shared(&link.url, &namespace).await.expect("Redis is needed for this test");
+        let b = RateLimiter::shared(&link.url, &namespace).await.expect("Redis");
+        let limit = 12_000;
+        let started = Instant::now();
+        let mut admitted = 0_i64;
+        for i in 0..20_000 {
+            let limiter = if i % 2 == 0 { &a } else { &b };
+            if limiter.check("busy", limit).await.is_ok() {
+                admitted += 1;
+            }
+        }
+        let refilled = started.elapsed().as_secs_f64() * limit as f64 / 60.0;
+        let batch = super::super::leases::max_batch(limit);
+        let most = (limit as f64 + refilled) as i64 + 2 * (batch - 1);
+        assert!(admitted <= most, "admitted {admitted}, at most {most}");
+        assert!(admitted >= limit - 2 * batch, "admitted {admitted}: leases lose at most a batch each");
+        let (asked, _) = link.counts();
+        assert!(asked * 5 < admitted as usize, "{asked} trips to Redis for {admitted} admitted requests");
     }
 
     #[tokio::test]

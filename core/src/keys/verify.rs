@@ -366,9 +366,10 @@ impl KeyVerifier {
     /// Keeps a credential just read, unless the clock has already ended it (a refusal is always
     /// read fresh) or the change feed was down when the read began (no stamp).
     fn keep(&self, fingerprint: Fingerprint, stamp: Option<Stamp>, verified: Verified) -> Arc<Cached<Verified>> {
-        let workspace_id = verified.principal.workspace_id.clone();
+        let (workspace_id, credential_id) =
+            (verified.principal.workspace_id.clone(), verified.principal.caller_id.clone());
         let stamp = stamp.filter(|_| !verified.ends.ended(now_ms()));
-        self.cache.keep(fingerprint, &workspace_id, stamp, verified)
+        self.cache.keep(fingerprint, &[&workspace_id, &credential_id], stamp, verified)
     }
 }
 

@@ -146,6 +146,6 @@ pub async fn rebind(db: &Db, actor: &Actor, slug: &str, id: &str, to_slug: &str)
             .await?;
     }
     tx.commit().await?;
-    db.access_changed(&from.workspace.id);
+    db.access_changed(id);
     Ok(connector)
 }

@@ -137,12 +137,6 @@ async fn issue(
 pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str, actor: Option<&Actor>) -> CoreResult<()> {
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
-    let workspace_id: Option<String> = sqlx::query("SELECT workspace_id FROM oauth_grants WHERE id = $1")
-        .bind(grant_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get("workspace_id"))
-        .transpose()?;
     let revoked = sqlx::query(
         "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL
          RETURNING workspace_id, client_id",
@@ -176,9 +170,7 @@ pub(crate) async fn revoke_grant(db: &Db, grant_id: &str, reason: &str, actor: O
         tracing::info!(%grant_id, %reason, "OAuth grant revoked");
     }
     tx.commit().await?;
-    if let Some(workspace_id) = workspace_id {
-        db.access_changed(&workspace_id);
-    }
+    db.access_changed(grant_id);
     Ok(())
 }
 
@@ -413,7 +405,7 @@ pub async fn revoke_token(db: &Db, client: &Client, token: &str) -> Result<(), O
         return Ok(());
     };
     let row = sqlx::query(
-        "SELECT t.grant_id, g.client_id, g.workspace_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+        "SELECT t.grant_id, g.client_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
          WHERE t.digest = $1 AND t.kind = $2",
     )
     .bind(secret::digest(token))
@@ -432,7 +424,7 @@ pub async fn revoke_token(db: &Db, client: &Client, token: &str) -> Result<(), O
             .bind(secret::digest(token))
             .execute(db.pool())
             .await?;
-        db.access_changed(&row.try_get::<String, _>("workspace_id")?);
+        db.access_changed(&row.try_get::<String, _>("grant_id")?);
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The registry as the gateway reads it on every call: each workspace's servers kept in memory,
-//! stale the moment a change of that workspace is recorded (`crate::changes`: a server added,
-//! edited, switched off or removed, here or in another process), and never older than a minute.
+//! stale the moment a change of them is recorded (`crate::changes`, topic `servers`: a server
+//! added, edited, switched off or removed, here or in another process), and never older than a
+//! minute.
 
 use std::{sync::Arc, time::Duration};
 
@@ -29,7 +30,7 @@ pub struct RegistryCache {
 
 impl RegistryCache {
     pub fn new(db: Db) -> Self {
-        let lists = StampedCache::new(db.changes().clone(), Topic::Access, CAPACITY, MAX_AGE);
+        let lists = StampedCache::new(db.changes().clone(), Topic::Servers, CAPACITY, MAX_AGE);
         RegistryCache { db, lists: Arc::new(lists) }
     }
 
@@ -41,7 +42,7 @@ impl RegistryCache {
         }
         let stamp = self.lists.stamp();
         let servers = registry::list_in(&self.db, workspace_id).await?;
-        Ok(self.lists.keep(key, workspace_id, stamp, servers))
+        Ok(self.lists.keep(key, &[workspace_id], stamp, servers))
     }
 
     /// One server by its slug (or id), as [`registry::get_in`] finds it.

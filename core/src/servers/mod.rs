@@ -8,7 +8,6 @@ mod cached;
 mod credentials;
 mod fields;
 mod health;
-pub mod policy;
 mod registry;
 mod sessions;
 

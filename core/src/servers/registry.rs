@@ -155,7 +155,7 @@ pub async fn add_in(
     });
     audit::record(&mut *tx, workspace_id, actor, "server.added", ("server", &id), details).await?;
     tx.commit().await?;
-    db.access_changed(workspace_id);
+    db.servers_changed(workspace_id);
     tracing::info!(server = %id, slug = %slug.as_str(), "upstream server added");
     get_in(db, workspace_id, slug.as_str()).await
 }
@@ -285,7 +285,7 @@ pub async fn update_in(
         audit::record(&mut *tx, workspace_id, actor, "server.updated", ("server", &current.id), details).await?;
     }
     tx.commit().await?;
-    db.access_changed(workspace_id);
+    db.servers_changed(workspace_id);
     get_in(db, workspace_id, &current.id).await
 }
 
@@ -309,7 +309,7 @@ pub async fn remove_in(
     let details = serde_json::json!({ "slug": current.slug, "name": current.name, "url": current.url });
     audit::record(&mut *tx, workspace_id, actor, "server.removed", ("server", &current.id), details).await?;
     tx.commit().await?;
-    db.access_changed(workspace_id);
+    db.servers_changed(workspace_id);
     tracing::info!(server = %current.id, "upstream server removed");
     Ok(current)
 }

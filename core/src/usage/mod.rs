@@ -59,6 +59,14 @@ struct Bucket {
     outcome: String,
 }
 
+impl Bucket {
+    /// The row's primary key, in the order rows are written.
+    fn order_key(&self) -> (&str, &str, Millis, &str, &str, &str, &str) {
+        let Bucket { workspace_id, environment, minute, caller, server, tool, outcome } = self;
+        (workspace_id, environment.as_str(), *minute, caller, tool, outcome, server)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Counts {
     calls: i64,
@@ -156,10 +164,13 @@ impl UsageRecorder {
 
     /// Adds what was noted to the database; on failure the counts are kept for the next try.
     pub async fn flush(&self, db: &Db) -> CoreResult<usize> {
-        let batch: Vec<(Bucket, Counts)> = self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        let mut batch: Vec<(Bucket, Counts)> = self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
         if batch.is_empty() {
             return Ok(0);
         }
+        // Rows in one order in every process: two processes flushing the same minute's rows in
+        // their own (hash) orders deadlock on PostgreSQL.
+        batch.sort_by(|(a, _), (b, _)| a.order_key().cmp(&b.order_key()));
         let written = async {
             let mut tx = db.pool().begin().await?;
             for (b, c) in &batch {

@@ -6,7 +6,8 @@
 
 use gatehouse_core::{
     keys::Principal,
-    servers::{self, UpstreamServer, policy},
+    policy,
+    servers::{self, UpstreamServer},
 };
 use serde_json::{Value, json};
 

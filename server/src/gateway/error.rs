@@ -4,7 +4,7 @@
 //! JSON-RPC errors and tool errors are not these: they pass through unchanged.
 
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::servers::policy::Denial;
+use gatehouse_core::policy::Denial;
 use http::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! `/mcp/{slug}`: one upstream server under its own names. The path a call walks: the credential
 //! (`mcp::auth`, for this resource) → the JSON-RPC edge (`mcp::wire`) → here: the server of the
-//! caller's workspace → the policy (`servers::policy`) → the upstream client → the answer relayed
+//! caller's workspace → the policy (`gatehouse_core::policy`) → the upstream client → the answer relayed
 //! back, event by event when it streams.
 //!
 //! Gatehouse answers the handshake itself (`initialize`, `notifications/initialized`,
@@ -15,13 +15,7 @@ use axum::{
     extract::{Path, Request, State},
     response::{IntoResponse, Response},
 };
-use gatehouse_core::{
-    CoreError,
-    clock::now_ms,
-    keys::Principal,
-    servers::{UpstreamServer, policy},
-    usage::Call,
-};
+use gatehouse_core::{CoreError, clock::now_ms, keys::Principal, policy, servers::UpstreamServer, usage::Call};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 

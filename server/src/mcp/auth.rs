@@ -13,11 +13,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use gatehouse_core::{keys::Principal, scopes::Scope};
+use gatehouse_core::{keys::Principal, policy::required_scope, scopes::Scope};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::Value;
 
-use super::catalog::required_scope;
 use crate::{
     api::error::{ApiError, auth_error_for},
     state::AppState,

@@ -1,25 +1,9 @@
-//! Which scope each tool needs, and the typed errors tools answer with. Scope enforcement happens
-//! here, in one place, before any tool runs (see `server::GatehouseMcp::call_tool`).
+//! The typed errors the built-in tools answer with. Which scope each tool needs is the one
+//! policy's (`gatehouse_core::policy`), asked before any tool runs (`server::GatehouseMcp::call_tool`).
 
-use gatehouse_core::{CoreError, keys::Principal, scopes::Scope};
+use gatehouse_core::{CoreError, policy::Denial};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
-
-/// The scope a tool requires; `None` for tools open to every caller.
-pub fn required_scope(tool: &str) -> Option<Scope> {
-    Some(match tool {
-        "list_agents" | "get_agent" | "list_agent_versions" | "validate_agent_spec" => Scope::AgentsRead,
-        "create_agent" | "update_agent" | "delete_agent" | "clone_agent" | "restore_agent_version" => {
-            Scope::AgentsWrite
-        }
-        "list_apps" | "get_app" => Scope::AppsRead,
-        "publish_app" | "trigger_app" => Scope::AppsExecute,
-        "upload_asset" => Scope::AssetsWrite,
-        "list_runs" | "get_run" | "wait_for_run" => Scope::RunsRead,
-        "trigger_run" | "cancel_run" => Scope::RunsExecute,
-        _ => return None,
-    })
-}
 
 /// A tool error result: `isError: true`, the typed error as structured content and as text.
 pub fn tool_error(code: &str, message: impl Into<String>, next_action: impl Into<String>) -> CallToolResult {
@@ -29,17 +13,9 @@ pub fn tool_error(code: &str, message: impl Into<String>, next_action: impl Into
     result
 }
 
-/// `SCOPE_MISSING`: what the tool needs, what the bearer has, and how to get it.
-pub fn scope_missing(tool: &str, required: Scope, principal: &Principal) -> CallToolResult {
-    let carries = principal.scopes.names().join(", ");
-    tool_error(
-        "SCOPE_MISSING",
-        format!("{tool} requires '{required}' but the bearer carries: {carries}"),
-        format!(
-            "Ask an admin of workspace '{}' to add '{required}' to this key (API keys → Edit), or use a key whose scopes include {required}.",
-            principal.workspace_slug
-        ),
-    )
+/// A refusal of the policy as a tool error result.
+pub fn denied(denial: Denial) -> CallToolResult {
+    tool_error(denial.code, denial.message, denial.next_action)
 }
 
 /// A domain error as a tool error; internal details go to the log only.
@@ -69,9 +45,4 @@ pub fn resource_forbidden(what: &str) -> CallToolResult {
         format!("This key is limited to chosen agents and apps; {what} is not one of them."),
         "Ask an admin to add it to the key's resources (API keys → Edit), or use a key without that restriction.",
     )
-}
-
-/// Tools that make a new agent, which a key limited to chosen resources may not do.
-pub fn creates_agent(tool: &str) -> bool {
-    matches!(tool, "create_agent" | "clone_agent")
 }

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod catalog;
+mod direct;
 pub mod metadata;
 pub mod server;
 pub mod wire;
@@ -31,15 +32,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_allowed_origins([public_origin(&state.config.public_url)])
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_MCP_BODY_BYTES);
-    // Stateless: rmcp asks for a handler on every request; cloning one is a few reference counts.
+    // Stateless: rmcp asks for a handler on every request; cloning one is two reference counts.
     let handler = server::GatehouseMcp::new(state.db.clone(), state.usage.clone(), state.upstreams.clone());
+    let direct = Arc::new(direct::DirectCalls::new(handler.clone(), allowed_hosts(&state.config)));
     let service =
         StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
+    let edge = wire::Edge { state: state.clone(), direct };
     Router::new()
         .route_service("/mcp", service)
         .merge(crate::gateway::routes())
-        // Outermost first: the credential, then the JSON-RPC edge rmcp leaves open, then rmcp.
-        .layer(middleware::from_fn_with_state(state.clone(), wire::json_rpc_edge))
+        // Outermost first: the credential, then the JSON-RPC edge rmcp leaves open (which answers
+        // the built-in tools' calls itself, `direct`), then rmcp.
+        .layer(middleware::from_fn_with_state(edge, wire::json_rpc_edge))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer))
         .route("/.well-known/oauth-protected-resource", get(metadata::protected_resource))
         .route("/.well-known/oauth-protected-resource/mcp", get(metadata::protected_resource))

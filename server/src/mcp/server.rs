@@ -8,9 +8,10 @@ use gatehouse_core::{
     agents::{self, Tenant},
     apps, assets,
     keys::Principal,
+    policy::{self, creates_agent},
     runs,
     scopes::Scope,
-    servers::{self, UpstreamServer, policy},
+    servers::{self, UpstreamServer},
     usage::{Call, UsageRecorder},
 };
 use rmcp::{
@@ -29,17 +30,41 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::catalog::{creates_agent, from_core, required_scope, resource_forbidden, scope_missing};
+use super::catalog::{denied, from_core, resource_forbidden};
 use crate::gateway::{GatewayError, aggregate, naming, upstream::Upstreams};
 
+/// The handler. The transport is stateless, so rmcp clones one for every request: two reference
+/// counts.
 #[derive(Clone)]
 pub struct GatehouseMcp {
+    parts: Arc<Parts>,
+    /// Built once.
+    tool_router: Arc<ToolRouter<GatehouseMcp>>,
+}
+
+/// What the tools reach.
+pub struct Parts {
     db: Db,
+    /// The pages of `list_agents`, cached until an agent of their workspace changes.
+    agent_pages: agents::AgentPages,
     usage: Arc<UsageRecorder>,
     /// The gateway's client: upstream servers' tools, prompts and resources beside the built-in ones.
     upstreams: Upstreams,
-    /// Built once: the transport is stateless, so a handler is cloned for every request.
-    tool_router: Arc<ToolRouter<GatehouseMcp>>,
+}
+
+impl GatehouseMcp {
+    /// Whether `name` is a tool of the built-in catalog (not an upstream server's).
+    pub fn is_built_in(&self, name: &str) -> bool {
+        self.tool_router.has_route(name)
+    }
+}
+
+impl std::ops::Deref for GatehouseMcp {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.parts
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -218,7 +243,8 @@ fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
 #[tool_router]
 impl GatehouseMcp {
     pub fn new(db: Db, usage: Arc<UsageRecorder>, upstreams: Upstreams) -> Self {
-        GatehouseMcp { db, usage, upstreams, tool_router: Arc::new(Self::tool_router()) }
+        let parts = Parts { agent_pages: agents::AgentPages::new(db.clone()), db, usage, upstreams };
+        GatehouseMcp { parts: Arc::new(parts), tool_router: Arc::new(Self::tool_router()) }
     }
 
     #[tool(
@@ -232,10 +258,10 @@ impl GatehouseMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let p = principal(&ctx)?;
-        match agents::list(&self.db, tenant(&p), args.cursor.as_deref(), args.limit.unwrap_or(20)).await {
-            Ok(mut page) => {
-                page.agents.retain(|a| p.may_use(&a.id));
-                ok_json(json!(page))
+        match self.agent_pages.list(tenant(&p), args.cursor.as_deref(), args.limit.unwrap_or(20)).await {
+            Ok(page) => {
+                let visible: Vec<&agents::Agent> = page.value.agents.iter().filter(|a| p.may_use(&a.id)).collect();
+                ok_json(json!({ "agents": visible, "next_cursor": page.value.next_cursor }))
             }
             Err(e) => Ok(from_core(e)),
         }
@@ -784,10 +810,8 @@ impl GatehouseMcp {
         context: RequestContext<RoleServer>,
         p: &Principal,
     ) -> Result<CallToolResponse, McpError> {
-        if let Some(required) = required_scope(&request.name)
-            && !p.scopes.contains(required)
-        {
-            return Ok(scope_missing(&request.name, required, p).into());
+        if let Err(denial) = policy::built_in_tool(p, &request.name) {
+            return Ok(denied(denial).into());
         }
         if p.resources.is_some()
             && let Err(denied) = self.check_resources(&request, p).await

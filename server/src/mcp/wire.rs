@@ -13,8 +13,12 @@
 //!   plain text.
 //! - An OAuth bearer calling what its scopes do not cover gets the authorization spec's step-up
 //!   (see [`super::auth`]), decided from the same buffered body.
+//! - A plain `tools/call` of a built-in tool is answered by the handler without rmcp's
+//!   per-request session ([`super::direct`]); everything else goes on to rmcp.
 //!
 //! docs/decisions.md ("MCP revision 2026-07-28") has the upstream note for rmcp.
+
+use std::sync::Arc;
 
 use axum::{
     body::{Body, Bytes, to_bytes},
@@ -27,7 +31,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
-use super::{MAX_MCP_BODY_BYTES, auth};
+use super::{MAX_MCP_BODY_BYTES, auth, direct::DirectCalls};
 use crate::state::AppState;
 
 /// The protocol revisions Gatehouse serves, oldest first: the three that shaped Streamable HTTP
@@ -44,8 +48,15 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 
+/// What the edge needs: the application, and the calls it answers itself.
+#[derive(Clone)]
+pub struct Edge {
+    pub state: AppState,
+    pub direct: Arc<DirectCalls>,
+}
+
 /// The middleware: runs after the credential is verified and before rmcp.
-pub async fn json_rpc_edge(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn json_rpc_edge(State(Edge { state, direct }): State<Edge>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
@@ -76,6 +87,11 @@ pub async fn json_rpc_edge(State(state): State<AppState>, request: Request, next
         && let Some(refusal) = auth::step_up(&state.config.public_url, principal, &bytes)
     {
         return refusal;
+    }
+    if parts.uri.path() == "/mcp"
+        && let Some(call) = direct.take(&parts.headers, &bytes)
+    {
+        return direct.serve(parts, call).await;
     }
     let response = next.run(Request::from_parts(parts, Body::from(bytes.clone()))).await;
     // rmcp's answer to a body it could not read as one JSON-RPC message.

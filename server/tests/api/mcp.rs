@@ -22,6 +22,7 @@ both_engines!(
     keys_limited_to_resources,
     every_scoped_tool_refuses_a_key_without_its_scope,
     every_call_is_counted,
+    built_in_calls_answered_beside_rmcp_answer_what_rmcp_answers,
 );
 
 const SCOPED_TOOLS: [(&str, &str); 20] = [
@@ -725,4 +726,59 @@ async fn keys_limited_to_resources(engine: Engine) {
         .await;
     assert_eq!(res.status(), 422, "another workspace's agent cannot be named");
     assert_eq!(app.count("SELECT COUNT(*) FROM api_keys WHERE name = 'x'").await, 0);
+}
+
+/// A built-in tool's call is answered beside rmcp's per-request session (`mcp/direct.rs`); the
+/// same call with an allowed `Origin` header goes through rmcp itself. Both must answer the same,
+/// byte for byte once parsed, for results, tool errors, parameter errors and every older
+/// revision (a call rmcp refuses or the direct path declines gives the same answer as well).
+async fn built_in_calls_answered_beside_rmcp_answer_what_rmcp_answers(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let slug = app.sign_up(&unique_email("direct")).await;
+    let (_, writer) = crate::keys::create_key(&app, &slug, "w", &["agents:read", "agents:write"], "live", "30d").await;
+    let graph = json!({"nodes": [{"id": "in", "type": "input"}, {"id": "out", "type": "output"}],
+                       "edges": [{"from": "in", "to": "out"}]});
+    let send = |bearer: String, version: Option<&'static str>, origin: bool, body: Value| {
+        let app = &app;
+        async move {
+            let mut req = app
+                .client
+                .post(app.url("/mcp"))
+                .bearer_auth(bearer)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(body.to_string());
+            if let Some(version) = version {
+                req = req.header("mcp-protocol-version", version);
+            }
+            if origin {
+                req = req.header("origin", &app.base);
+            }
+            let res = req.send().await.expect("POST /mcp");
+            let status = res.status().as_u16();
+            let kind = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            (status, kind, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let call = |id: u64, name: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
+    let (_, _, made) =
+        send(writer.clone(), None, false, call(1, "create_agent", json!({"name": "A", "graph": graph}))).await;
+    assert_eq!(made["result"]["isError"], false, "{made}");
+    let cases = [
+        call(2, "list_agents", json!({})),
+        call(3, "list_agents", json!({"limit": "many"})),
+        call(4, "get_agent", json!({"agent_id": "agt_missing"})),
+        call(5, "trigger_run", json!({"agent_id": "agt_missing"})),
+        call(6, "whoami", json!({})),
+        call(7, "no_such_tool", json!({})),
+        json!({"jsonrpc": "2.0", "id": "s", "method": "tools/call", "params": {"name": "list_agents"}}),
+    ];
+    for version in [None, Some("2025-03-26"), Some("2025-06-18"), Some("2025-11-25")] {
+        for body in &cases {
+            let direct = send(writer.clone(), version, false, body.clone()).await;
+            let through_rmcp = send(writer.clone(), version, true, body.clone()).await;
+            assert_eq!(direct, through_rmcp, "{version:?} {body}");
+            assert_eq!(direct.0, 200, "{body}: {direct:?}");
+        }
+    }
 }

@@ -1,28 +1,11 @@
-//! The one policy for upstream servers: whether a principal may reach a server, call one of its
-//! tools, or use its prompts and resources. `tools/list` filters with the same answers a call would
-//! get, so a list never shows what a call would refuse. A refusal is typed: `FORBIDDEN` with a
-//! message that names what was refused and why, and what to do.
+//! The policy's part for upstream servers: whether a principal may reach a server, call one of its
+//! tools, or use its prompts and resources.
 
-use super::UpstreamServer;
-use crate::keys::{Environment, Principal};
-
-/// A refusal, shown to the caller as `{"code", "message", "next_action"}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    pub code: &'static str,
-    pub message: String,
-    pub next_action: String,
-}
-
-impl Denial {
-    fn forbidden(message: String, next_action: String) -> Self {
-        Denial { code: "FORBIDDEN", message, next_action }
-    }
-}
-
-fn credential(p: &Principal) -> &'static str {
-    if p.is_oauth() { "connector" } else { "key" }
-}
+use super::{Denial, credential};
+use crate::{
+    keys::{Environment, Principal},
+    servers::UpstreamServer,
+};
 
 /// May the principal reach this server at all (its workspace, environment, the server switched on,
 /// and the credential's server list)?
