@@ -6,7 +6,8 @@
 #          axum server answering the same bytes, then Gatehouse with usage recording on and off in
 #          alternating rounds, on SQLite and on PostgreSQL; resident memory idle and after the load
 #   gateway  an MCP tools/call through /mcp/{slug} to a fast upstream (server/examples/fast_upstream.rs,
-#          revision 2026-07-28) at 64 connections, against calling that upstream directly, on SQLite
+#          revision 2026-07-28) at 64 connections, against calling that upstream directly, on SQLite;
+#          once with an upstream that answers at once, once with one that works 1 ms per call
 #   revocation  two processes on one PostgreSQL database, both under load: for REVOCATION_ROUNDS
 #          (200) keys, the time from a revocation's answer (process A) to the first refusal by
 #          process B, p50/p99/max, and how often A itself accepted the key once more (must be 0)
@@ -190,10 +191,12 @@ bench_mcp() {
   kill "$on_pid" "$off_pid" 2>/dev/null || true
 }
 
-# A tools/call through the gateway against the same call made to the upstream directly.
+# A tools/call through the gateway against the same call made to the upstream directly: the
+# upstream's milliseconds of work per call, and a base port.
 bench_gateway() {
-  local db="sqlite://$work/gateway.db" port=3840 up_port=3841
-  "$upstream" "127.0.0.1:$up_port" &
+  local work_ms=$1 db="sqlite://$work/gateway-$1.db" port=$2 up_port=$(($2 + 1))
+  "$upstream" "127.0.0.1:$up_port" "$work_ms" &
+  local up_pid=$!
   pids+=($!)
   make_account "$db"
   DATABASE_URL="$db" "$bin" server add --workspace "$slug" --name Fast --slug fast \
@@ -212,9 +215,9 @@ bench_gateway() {
   grep -q '"hello from the benchmark"' "$work/gateway.json" ||
     { echo "error: the gateway did not relay the call:" >&2; cat "$work/gateway.json" >&2; exit 1; }
   say ""
-  say "### Gateway: MCP tools/call echo through /mcp/{slug} vs the upstream directly, SQLite: $conns connections, ${seconds} s per run, $rounds rounds"
+  say "### Gateway: MCP tools/call echo through /mcp/{slug} vs the upstream directly, upstream working $work_ms ms per call, SQLite: $conns connections, ${seconds} s per run, $rounds rounds"
   say ""
-  say "The upstream is server/examples/fast_upstream.rs (2026-07-28, JSON answers). Each gateway run uses a fresh key (its own rate-limit bucket)."
+  say "The upstream is server/examples/fast_upstream.rs (2026-07-28, JSON answers; each tools/call waits $work_ms ms first). Each gateway run uses a fresh key (its own rate-limit bucket)."
   say ""
   say "| round | direct req/s | p50 ms | p99 ms | through Gatehouse req/s | p50 ms | p99 ms |"
   say "| --- | --- | --- | --- | --- | --- | --- |"
@@ -243,7 +246,7 @@ bench_gateway() {
   say "Medians: direct $d req/s (p50 $dp ms); through Gatehouse $g req/s (p50 $gp ms, p99 $gp99 ms)."
   say "Through Gatehouse / direct: $(awk -v a="$g" -v b="$d" 'BEGIN {printf "%.1f", 100 * a / b}') % (target ≥ 70 %); added p50: $(awk -v a="$gp" -v b="$dp" 'BEGIN {printf "%.2f", a - b}') ms (target ≤ 1 ms)."
   say "Resident memory of the gateway: $(rss_mb "$gw_pid") MB after the load (peak $(peak_mb "$gw_pid") MB)."
-  kill "$gw_pid" 2>/dev/null || true
+  kill "$gw_pid" "$up_pid" 2>/dev/null || true
 }
 
 # The revocation delay between two processes on one PostgreSQL database, both under load.
@@ -449,7 +452,10 @@ case "$what" in
     new_pg_database
     bench_mcp PostgreSQL "$pg_url" 3820
     ;;&
-  all | gateway) bench_gateway ;;&
+  all | gateway)
+    bench_gateway 0 3840
+    bench_gateway 1 3845
+    ;;&
   all | revocation)
     new_pg_database
     bench_revocation "$pg_url"

@@ -35,7 +35,8 @@ pub(crate) fn fingerprint(credential: &str) -> Fingerprint {
 /// A credential as verified: who it is, and what ends it by the clock.
 #[derive(Debug)]
 pub(crate) struct Verified {
-    pub principal: Principal,
+    /// Shared with every request that uses the credential: handing it on is a reference count.
+    pub principal: std::sync::Arc<Principal>,
     pub rate_limit_per_minute: i64,
     pub ends: Ends,
 }

@@ -249,7 +249,7 @@ impl KeyVerifier {
 
     /// The whole check, from the raw header value (if any) to a principal; OAuth access tokens
     /// must have been issued for the main MCP resource (`/mcp`).
-    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Principal, AuthFailure> {
+    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Arc<Principal>, AuthFailure> {
         self.verify_header_for(header, None).await
     }
 
@@ -259,7 +259,7 @@ impl KeyVerifier {
         &self,
         header: Option<&[u8]>,
         resource: Option<&str>,
-    ) -> Result<Principal, AuthFailure> {
+    ) -> Result<Arc<Principal>, AuthFailure> {
         let value = bearer_value(header)?;
         if value.starts_with("gat_") {
             let resource = resource.or(self.oauth_resource.as_deref()).ok_or(AuthFailure::UnknownToken)?;
@@ -274,7 +274,7 @@ impl KeyVerifier {
     }
 
     /// The checks after parsing a key: the cache or the lookup, then status and rate limit.
-    pub async fn verify_token(&self, token: &KeyToken) -> Result<Principal, AuthFailure> {
+    pub async fn verify_token(&self, token: &KeyToken) -> Result<Arc<Principal>, AuthFailure> {
         let verified = match self.cache.get(&token.fingerprint()) {
             Some(hit) => hit,
             None => self.read_key(token).await?,
@@ -288,7 +288,7 @@ impl KeyVerifier {
         verified: &Verified,
         resource: Option<&str>,
         last_used: &LastUsed,
-    ) -> Result<Principal, AuthFailure> {
+    ) -> Result<Arc<Principal>, AuthFailure> {
         let now = now_ms();
         verified.ends.check(now, resource)?;
         let p = &verified.principal;
@@ -297,7 +297,7 @@ impl KeyVerifier {
             .await
             .map_err(|retry_after| AuthFailure::RateLimited { retry_after })?;
         last_used.touch(&p.caller_id, now);
-        Ok(p.clone())
+        Ok(Arc::clone(p))
     }
 
     /// A key's row, fresh from the database; kept in the cache when it is valid now.
@@ -316,7 +316,7 @@ impl KeyVerifier {
         let verified = Verified {
             ends: Ends::Key { revoked_at: row.revoked_at, expires_at: row.expires_at },
             rate_limit_per_minute: row.rate_limit_per_minute.unwrap_or(row.workspace_rate_limit),
-            principal: Principal {
+            principal: Arc::new(Principal {
                 workspace_id: row.workspace_id,
                 workspace_slug: row.workspace_slug,
                 workspace_name: row.workspace_name,
@@ -328,7 +328,7 @@ impl KeyVerifier {
                 expires_at: row.expires_at,
                 via: Via::Key,
                 servers: ServerAccess::from_stored(row.servers.as_deref()),
-            },
+            }),
         };
         Ok(self.keep(token.fingerprint(), stamp, verified))
     }
@@ -346,7 +346,7 @@ impl KeyVerifier {
                 resource: read.resource,
             },
             rate_limit_per_minute: grant.rate_limit_per_minute,
-            principal: Principal {
+            principal: Arc::new(Principal {
                 workspace_id: grant.workspace_id,
                 workspace_slug: grant.workspace_slug,
                 workspace_name: grant.workspace_name,
@@ -358,7 +358,7 @@ impl KeyVerifier {
                 expires_at: Some(grant.expires_at),
                 via: Via::Connector { client_id: grant.client_id, user_id: grant.user_id },
                 servers: grant.servers,
-            },
+            }),
         };
         Ok(self.keep(cache::fingerprint(token), stamp, verified))
     }

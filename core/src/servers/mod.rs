@@ -53,9 +53,17 @@ pub struct UpstreamServer {
     pub health: Health,
     #[serde(skip)]
     sealed_credentials: Option<String>,
+    /// `url`, parsed once when the row is read (not on every call through the gateway).
+    #[serde(skip)]
+    endpoint: Option<url::Url>,
 }
 
 impl UpstreamServer {
+    /// The server's URL, parsed; `None` only for a stored URL that no longer parses.
+    pub fn endpoint(&self) -> Option<&url::Url> {
+        self.endpoint.as_ref()
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(60_000))
     }
@@ -85,11 +93,13 @@ impl FromColumns for UpstreamServer {
             .ok_or_else(|| CoreError::Internal(format!("server {id} has an unknown environment")))?;
         let words =
             |s: String, sep: char| s.split(sep).filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+        let url: String = row.col("url")?;
         Ok(UpstreamServer {
             workspace_id: row.col("workspace_id")?,
             slug: row.col("slug")?,
             name: row.col("name")?,
-            url: row.col("url")?,
+            endpoint: url::Url::parse(&url).ok(),
+            url,
             environment,
             enabled: row.col::<i64>("enabled")? != 0,
             timeout_ms: row.col("timeout_ms")?,

@@ -9,7 +9,7 @@ use super::error::ApiError;
 use crate::state::AppState;
 
 /// The verified caller of an API request.
-pub struct ApiKey(pub Principal);
+pub struct ApiKey(pub std::sync::Arc<Principal>);
 
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = ApiError;

@@ -42,7 +42,7 @@ pub async fn post(State(state): State<AppState>, Path(slug): Path<String>, reque
             },
         );
     }
-    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
+    let Some(principal) = request.extensions().get::<std::sync::Arc<Principal>>().cloned() else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let Ok(bytes) = to_bytes(request.into_body(), MAX_MCP_BODY_BYTES).await else {

@@ -272,9 +272,12 @@ impl Upstreams {
         self.breaker_check(server)?;
         let client = self.client(server);
         let method = message.get("method").and_then(Value::as_str).unwrap_or_default();
+        let Some(endpoint) = server.endpoint() else {
+            return Err(GatewayError::unavailable(&server.slug, "its stored URL is not valid; edit the server"));
+        };
         let mut request = client
             .client()
-            .post(&server.url)
+            .post(endpoint.clone())
             .timeout(server.timeout())
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")

@@ -29,6 +29,7 @@ pub async fn require_bearer(State(state): State<AppState>, mut request: Request,
     let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
     match state.keys.verify_header_for(header, Some(&resource)).await {
         Ok(principal) => {
+            // An `Arc<Principal>`: what the tools and the gateway read (`.get::<Arc<Principal>>()`).
             request.extensions_mut().insert(principal);
             next.run(request).await
         }

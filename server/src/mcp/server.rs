@@ -232,10 +232,10 @@ fn respond<T: serde::Serialize>(result: gatehouse_core::error::CoreResult<T>) ->
 }
 
 /// The principal of the request being handled.
-fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
+fn principal(ctx: &RequestContext<RoleServer>) -> Result<Arc<Principal>, McpError> {
     ctx.extensions
         .get::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<Principal>())
+        .and_then(|parts| parts.extensions.get::<Arc<Principal>>())
         .cloned()
         .ok_or_else(|| McpError::internal_error("the request was not authenticated", None))
 }

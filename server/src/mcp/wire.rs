@@ -82,7 +82,7 @@ pub async fn json_rpc_edge(State(Edge { state, direct }): State<Edge>, request: 
     };
     // The built-in tools' scopes; an upstream server's `/mcp/{slug}` has its own tool names.
     if parts.uri.path() == "/mcp"
-        && let Some(principal) = parts.extensions.get::<Principal>()
+        && let Some(principal) = parts.extensions.get::<Arc<Principal>>()
         && principal.is_oauth()
         && let Some(refusal) = auth::step_up(&state.config.public_url, principal, &bytes)
     {
