@@ -32,6 +32,7 @@ fn bench(c: &mut Criterion) {
             resources: None,
             rate_limit_per_minute: None,
             servers: gatehouse_core::servers::ServerAccess::None,
+            allowed_ips: None,
         };
         let (key, token) = keys::create_in(&db, &ws.id, None, new).await.expect("key");
         // The benchmark must measure verification, not the rate limiter's refusal.
@@ -49,7 +50,7 @@ fn bench(c: &mut Criterion) {
     });
 
     c.bench_function("verify a valid key (SQLite)", |b| {
-        b.to_async(&rt).iter(|| async { verifier.verify_header(Some(header.as_bytes())).await.expect("valid") })
+        b.to_async(&rt).iter(|| async { verifier.verify_header(Some(header.as_bytes()), None).await.expect("valid") })
     });
 
     let mut changed: Vec<char> = header.chars().collect();

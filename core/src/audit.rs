@@ -5,14 +5,24 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Executor, Row};
 
-use crate::{Db, clock::now_ms, error::CoreResult, ids::new_id, workspaces};
+use crate::{Db, clock::now_ms, error::CoreResult, ids::new_id, paging::Seek, workspaces};
 
-/// Who acts, as the request showed them.
+/// Who acts, as the request showed them: a person (`user_id`), or a management key (`user_id` is
+/// the key's id and `label` names it, "management key 'ci'").
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
     pub user_id: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How the log names an actor that is not a person.
+    pub label: Option<String>,
+}
+
+impl Actor {
+    /// The person acting, if a person is (not a management key): who "created by" names.
+    pub fn person(&self) -> Option<&str> {
+        self.label.is_none().then_some(self.user_id.as_str())
+    }
 }
 
 /// One entry of the log.
@@ -42,7 +52,7 @@ pub async fn record<'c, E: Executor<'c, Database = Any>>(
     sqlx::query(
         "INSERT INTO audit_events (id, workspace_id, actor_id, actor_email, action, target_type, target_id, details,
              ip, user_agent, created_at, webhooks_fanned_out)
-         VALUES ($1, $2, $3, (SELECT email FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ($1, $2, $3, COALESCE($12, (SELECT email FROM users WHERE id = $3)), $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(new_id("evt"))
     .bind(workspace_id)
@@ -56,6 +66,7 @@ pub async fn record<'c, E: Executor<'c, Database = Any>>(
     .bind(now_ms())
     // Only webhook events wait for the webhook worker; every other entry is born done.
     .bind(i64::from(!crate::webhooks::is_event(action)))
+    .bind(actor.and_then(|a| a.label.as_deref()))
     .execute(executor)
     .await?;
     Ok(())
@@ -83,7 +94,7 @@ pub(crate) async fn record_failed_sign_in(db: &Db, user_id: &str, ip: Option<&st
         .iter()
         .map(|r| r.try_get("workspace_id"))
         .collect::<Result<_, _>>()?;
-    let actor = Actor { user_id: user_id.to_owned(), ip: ip.map(str::to_owned), user_agent: None };
+    let actor = Actor { user_id: user_id.to_owned(), ip: ip.map(str::to_owned), ..Actor::default() };
     for workspace_id in workspaces {
         record(db.pool(), &workspace_id, Some(&actor), "signin.failed", ("user", user_id), serde_json::json!({}))
             .await?;
@@ -92,8 +103,10 @@ pub(crate) async fn record_failed_sign_in(db: &Db, user_id: &str, ip: Option<&st
 }
 
 /// The kinds of entry the log can be filtered by: the part of an action before its dot.
-pub const KINDS: [(&str, &str); 7] = [
+pub const KINDS: [(&str, &str); 9] = [
     ("key", "API keys"),
+    ("management_key", "Management keys"),
+    ("server", "Upstream servers"),
     ("connector", "Connectors"),
     ("device", "Devices"),
     ("member", "Members"),
@@ -122,22 +135,40 @@ pub struct AuditLog {
 pub async fn list(db: &Db, user_id: &str, slug: &str, filter: &AuditFilter, limit: i64) -> CoreResult<AuditLog> {
     let m = workspaces::membership(db, user_id, slug).await?;
     m.role.require_admin("read the audit log")?;
+    let (events, _) = page_in(db, &m.workspace.id, filter, None, limit.clamp(1, 500)).await?;
+    Ok(AuditLog { events, actors: actors(db, &m.workspace.id).await? })
+}
+
+/// Up to `limit` entries of a workspace, newest first, narrowed by `filter`, after `after`; and
+/// the cursor of the next page when there is one (no role check: the management API).
+pub async fn page_in(
+    db: &Db,
+    workspace_id: &str,
+    filter: &AuditFilter,
+    after: Option<&Seek>,
+    limit: i64,
+) -> CoreResult<(Vec<AuditEvent>, Option<Seek>)> {
     if !filter.kind.is_empty() && !KINDS.iter().any(|(k, _)| *k == filter.kind) {
-        return Err(crate::CoreError::invalid("kind", "Choose one of the listed kinds."));
+        let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+        return Err(crate::CoreError::invalid("kind", format!("Choose one of: {}.", kinds.join(", "))));
     }
+    let (after_id, after_at) = after.map_or((String::new(), 0), |s| (s.id.clone(), s.at));
     let rows = sqlx::query(
         "SELECT id, actor_email, action, target_type, target_id, details, ip, user_agent, created_at
          FROM audit_events WHERE workspace_id = $1 AND ($2 = '' OR action LIKE $3) AND ($4 = '' OR actor_email = $4)
+           AND ($6 = '' OR created_at < $7 OR (created_at = $7 AND id < $6))
          ORDER BY created_at DESC, id DESC LIMIT $5",
     )
-    .bind(&m.workspace.id)
+    .bind(workspace_id)
     .bind(&filter.kind)
     .bind(format!("{}.%", filter.kind))
     .bind(&filter.actor)
-    .bind(limit.clamp(1, 500))
+    .bind(limit + 1)
+    .bind(&after_id)
+    .bind(after_at)
     .fetch_all(db.pool())
     .await?;
-    let events = rows
+    let mut events = rows
         .iter()
         .map(|row| {
             Ok(AuditEvent {
@@ -152,8 +183,9 @@ pub async fn list(db: &Db, user_id: &str, slug: &str, filter: &AuditFilter, limi
                 created_at: row.try_get("created_at")?,
             })
         })
-        .collect::<CoreResult<_>>()?;
-    Ok(AuditLog { events, actors: actors(db, &m.workspace.id).await? })
+        .collect::<CoreResult<Vec<_>>>()?;
+    let next = Seek::after(&mut events, limit, |e| Seek { at: e.created_at, id: e.id.clone() });
+    Ok((events, next))
 }
 
 /// The people who appear in a workspace's log, for the filter.

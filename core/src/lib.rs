@@ -15,6 +15,7 @@ mod direct;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod management;
 pub mod net;
 pub mod oauth;
 pub mod paging;

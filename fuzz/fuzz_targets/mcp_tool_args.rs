@@ -45,6 +45,8 @@ fn target() -> &'static Target {
                 expiry: ExpiryChoice::Never,
                 resources: None,
                 rate_limit_per_minute: None,
+                servers: gatehouse_core::servers::ServerAccess::None,
+                allowed_ips: None,
             };
             let (key, token) = keys::create_in(&db, &workspace.id, None, new).await.expect("key");
             // The fuzzer must reach the tools, not the rate limiter's refusal.

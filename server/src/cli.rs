@@ -53,6 +53,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
+    /// Manage management keys (sk_live_…), the credentials of the /v1 management API.
+    #[command(subcommand)]
+    AdminKey(admin::AdminKeyCommand),
     /// Manage a workspace's upstream MCP servers (the gateway).
     #[command(subcommand)]
     Server(admin::ServerCommand),
@@ -112,6 +115,12 @@ pub struct ServeArgs {
     /// addresses are refused either way.
     #[arg(long, env = "GATEHOUSE_UPSTREAMS_ALLOW_PRIVATE", default_value_t = false)]
     pub upstreams_allow_private: bool,
+
+    /// The reverse proxies (CIDR ranges, comma-separated) whose `X-Forwarded-For` tells the
+    /// caller's address: for audit entries, a key's allowed networks, and the addresses a key is
+    /// used from. Without it, the address is the connection's.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
 }
 
 /// Runs the chosen subcommand.
@@ -138,6 +147,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             with_db(&cli.global, |db| async move { admin::workspace_cmd(&db, command).await }).await
         }
         Command::Key(command) => with_db(&cli.global, |db| async move { admin::key(&db, command).await }).await,
+        Command::AdminKey(command) => {
+            with_db(&cli.global, |db| async move { admin::admin_key(&db, command).await }).await
+        }
         Command::Server(command) => {
             let source = crate::config::key_source(&cli.global);
             with_db(&cli.global, |db| async move { admin::server(&db, &source, command).await }).await

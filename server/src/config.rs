@@ -40,6 +40,8 @@ pub struct Config {
     pub metadata_allow_loopback: bool,
     /// Upstream servers added from the dashboard may be on loopback and private networks.
     pub upstreams_allow_private: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (`GATEHOUSE_TRUSTED_PROXIES`).
+    pub trusted_proxies: gatehouse_core::net::Networks,
 }
 
 impl Config {
@@ -95,6 +97,11 @@ impl Config {
             outbound_roots,
             metadata_allow_loopback: args.oauth_metadata_allow_loopback,
             upstreams_allow_private: args.upstreams_allow_private,
+            trusted_proxies: gatehouse_core::net::Networks::parse(
+                "GATEHOUSE_TRUSTED_PROXIES",
+                &[args.trusted_proxies.as_deref().unwrap_or_default()],
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
         })
     }
 
@@ -119,6 +126,7 @@ impl Config {
             outbound_roots: None,
             metadata_allow_loopback: false,
             upstreams_allow_private: false,
+            trusted_proxies: gatehouse_core::net::Networks::default(),
         }
     }
 

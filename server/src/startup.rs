@@ -262,6 +262,7 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
         // bearer-token APIs below carry no ambient credential; `/mcp` validates `Origin` itself.
         .layer(middleware::from_fn_with_state(state.clone(), mw::origin::require_same_origin));
 
+    let client_address = middleware::from_fn_with_state(state.clone(), mw::client_address::find_client_address);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -286,6 +287,7 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(middleware::from_fn(mw::security_headers::security_headers))
+                .layer(client_address)
                 // Brotli or gzip for pages, CSS, JS and the wasm (1.4 MB optimised, far less compressed).
                 .layer(CompressionLayer::new())
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),

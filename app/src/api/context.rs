@@ -72,10 +72,14 @@ pub fn redirect_page(path: &str) {
     }
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address as the server found it (behind trusted proxies too), when it knows one.
 pub async fn client_ip() -> Option<String> {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
+    let parts = use_context::<http::request::Parts>();
+    if let Some(found) = parts.as_ref().and_then(|p| p.extensions.get::<gatehouse_core::net::ClientAddr>()) {
+        return Some(found.0.to_string());
+    }
     leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ci| ci.0.ip().to_string())
 }
 
@@ -83,7 +87,7 @@ pub async fn client_ip() -> Option<String> {
 pub async fn actor(user_id: &str) -> gatehouse_core::audit::Actor {
     let user_agent = use_context::<http::request::Parts>()
         .and_then(|p| p.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));
-    gatehouse_core::audit::Actor { user_id: user_id.to_owned(), ip: client_ip().await, user_agent }
+    gatehouse_core::audit::Actor { user_id: user_id.to_owned(), ip: client_ip().await, user_agent, label: None }
 }
 
 /// Writes an audit entry after an action has succeeded in the workspace `slug`. A failure to

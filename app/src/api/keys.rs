@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use super::context::{actor, audit, fail, require_user_id, server_context};
+use super::context::{actor, fail, require_user_id, server_context};
 use crate::error::AppError;
 
 /// A key as the list shows it.
@@ -239,10 +239,12 @@ pub async fn create_key(
     #[server(default)] expiry_date: String,
     #[server(default)] resources: Vec<String>,
     #[server(default)] servers: Vec<String>,
+    #[server(default)] allowed_ips: String,
 ) -> Result<CreatedKey, AppError> {
     use gatehouse_core::{
         CoreError,
         keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
+        net::Networks,
         scopes::ScopeSet,
         servers::ServerAccess,
     };
@@ -270,6 +272,7 @@ pub async fn create_key(
         resources: restriction(resources),
         rate_limit_per_minute: None,
         servers,
+        allowed_ips: Some(Networks::parse("allowed_ips", &[allowed_ips]).map_err(fail)?),
     };
     let (key, token) = keys::create(&ctx.db, &actor(&user_id).await, &slug, new).await.map_err(fail)?;
     no_store();
@@ -311,10 +314,12 @@ pub async fn update_key(
     #[server(default)] resources: Vec<String>,
     #[server(default)] servers: Vec<String>,
     #[server(default)] servers_shown: String,
+    #[server(default)] allowed_ips: Option<String>,
 ) -> Result<(), AppError> {
     use gatehouse_core::{
         CoreError,
         keys::{self, KeyEdit, KeyName},
+        net::Networks,
         scopes::ScopeSet,
     };
     let user_id = require_user_id().await?;
@@ -336,16 +341,10 @@ pub async fn update_key(
         } else {
             Some(gatehouse_core::servers::ServerAccess::parse(&servers.join(",")).map_err(fail)?)
         },
+        // Left out of the form: kept; sent empty: anywhere.
+        allowed_ips: allowed_ips.map(|a| Networks::parse("allowed_ips", &[a])).transpose().map_err(fail)?,
     };
-    let key = keys::update(&ctx.db, &user_id, &slug, &key_id, edit).await.map_err(fail)?;
-    audit(
-        &slug,
-        &user_id,
-        "key.edited",
-        ("key", &key_id),
-        serde_json::json!({ "name": key.name, "scopes": key.scopes.names(), "rate_limit_per_minute": key.rate_limit_per_minute, "resources": key.resources, "servers": key.servers.to_stored() }),
-    )
-    .await;
+    keys::update(&ctx.db, &actor(&user_id).await, &slug, &key_id, edit).await.map_err(fail)?;
     Ok(())
 }
 

@@ -8,11 +8,13 @@
 //!
 //! - **PostgreSQL**: the triggers `NOTIFY gatehouse_changes, '<topic>:<id>'`, which
 //!   PostgreSQL delivers at commit to every session that `LISTEN`s. This process listens on a
-//!   connection of its own and also sends a heartbeat through its pool every
-//!   [`HEARTBEAT`] on another connection of its own (never the shared pool, which a busy process
-//!   may have exhausted: a feed that looks dead then would make every request read through and
-//!   busier still); a listening connection that errs, closes, or hears nothing (not even a
-//!   heartbeat) for [`SILENCE`] is lost.
+//!   connection of its own, and sends itself a numbered heartbeat every [`HEARTBEAT`] on another
+//!   connection of its own (never the shared pool, which a busy process may have exhausted). The
+//!   listening connection is lost when it errs or closes, or when a heartbeat this process has
+//!   committed has not come back within [`HEARD_WITHIN`]: PostgreSQL delivers every committed
+//!   notification, so that is proof the connection no longer hears (a connection dead without a
+//!   word, say). Silence alone is not: a commit that PostgreSQL is slow to flush holds back every
+//!   notification behind it, and those arrive once it is done.
 //! - **SQLite**: the triggers append to `change_log`, which this process reads every
 //!   [`POLL_EVERY`]; a read that fails, or a gap in the log (rows pruned before they were read),
 //!   counts as lost.
@@ -38,11 +40,12 @@ pub const LISTENER_NAME: &str = "gatehouse-change-feed";
 /// The `application_name` of the connection that sends the heartbeat.
 pub const HEARTBEAT_NAME: &str = "gatehouse-change-feed-heartbeat";
 
-/// How often each process sends a heartbeat through the channel.
+/// How often each process sends itself a heartbeat through the channel.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
 
-/// A listening connection that hears nothing for this long is taken as lost.
-pub const SILENCE: Duration = Duration::from_secs(7);
+/// A committed heartbeat that has not come back within this long means the listening connection
+/// is lost.
+pub const HEARD_WITHIN: Duration = Duration::from_secs(5);
 
 /// How often SQLite's change log is read.
 pub const POLL_EVERY: Duration = Duration::from_millis(25);
@@ -61,9 +64,9 @@ pub async fn run(db: Db) {
     }
 }
 
-/// Applies one message of the feed.
+/// Applies one message of the feed (heartbeats change nothing).
 fn apply(changes: &Changes, payload: &str) {
-    if payload == "ping" {
+    if payload.starts_with("ping:") {
         return;
     }
     match payload.split_once(':') {
@@ -76,22 +79,68 @@ fn apply(changes: &Changes, payload: &str) {
     }
 }
 
+/// This process's heartbeats: which it has committed, and which came back.
+#[derive(Debug)]
+struct Heartbeats {
+    /// Names this process's heartbeats apart from other processes'.
+    nonce: String,
+    /// The last heartbeat committed, and when its commit returned.
+    sent: std::sync::Mutex<Option<(u64, std::time::Instant)>>,
+    /// The highest heartbeat heard back.
+    heard: std::sync::atomic::AtomicU64,
+}
+
+impl Heartbeats {
+    fn new() -> Self {
+        Heartbeats {
+            nonce: crate::ids::random_base62(12),
+            sent: std::sync::Mutex::new(None),
+            heard: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn payload(&self, number: u64) -> String {
+        format!("ping:{}:{number}", self.nonce)
+    }
+
+    /// Notes a heartbeat heard on the channel, if it is this process's.
+    fn note(&self, payload: &str) {
+        let Some(rest) = payload.strip_prefix("ping:") else { return };
+        if let Some((nonce, number)) = rest.split_once(':')
+            && nonce == self.nonce
+            && let Ok(number) = number.parse::<u64>()
+        {
+            self.heard.fetch_max(number, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// How long ago a heartbeat committed but not heard back was committed, if one is overdue.
+    fn overdue(&self) -> Option<Duration> {
+        let (number, at) = (*self.sent.lock().unwrap_or_else(|p| p.into_inner()))?;
+        let waited = at.elapsed();
+        (self.heard.load(std::sync::atomic::Ordering::SeqCst) < number && waited > HEARD_WITHIN).then_some(waited)
+    }
+}
+
 async fn listen(db: Db) {
     let Some(url) = db.listen_url() else { return };
     let (listener, heartbeat) = (with_application_name(url, LISTENER_NAME), with_application_name(url, HEARTBEAT_NAME));
+    let beats = Heartbeats::new();
     // Both run until the task is dropped; neither ends on its own.
-    tokio::join!(follow_notifications(&db, &listener), send_heartbeats(&heartbeat));
+    tokio::join!(follow_notifications(&db, &listener, &beats), send_heartbeats(&heartbeat, &beats));
 }
 
-async fn follow_notifications(db: &Db, url: &str) {
+async fn follow_notifications(db: &Db, url: &str, beats: &Heartbeats) {
     let mut warned = false;
     loop {
         match subscribe(url).await {
             Ok(mut listener) => {
+                // Heartbeats committed before this connection listened cannot come back on it.
+                *beats.sent.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 db.changes().feed_connected();
                 tracing::info!("change feed connected: cached credentials are in use");
                 warned = false;
-                let why = follow(db, &mut listener).await;
+                let why = follow(db, &mut listener, beats).await;
                 db.changes().feed_lost();
                 tracing::warn!(reason = %why, "change feed lost: every request reads through the database until it is back");
             }
@@ -115,33 +164,48 @@ async fn subscribe(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error>
 }
 
 /// Applies notifications until the connection is lost; says why it ended.
-async fn follow(db: &Db, listener: &mut sqlx::postgres::PgListener) -> String {
+async fn follow(db: &Db, listener: &mut sqlx::postgres::PgListener, beats: &Heartbeats) -> String {
     loop {
-        match tokio::time::timeout(SILENCE, listener.try_recv()).await {
-            Ok(Ok(Some(notification))) => apply(db.changes(), notification.payload()),
+        // Waking once a second to look at the heartbeats (the wait is safe to cut short: what was
+        // half read stays in the connection's buffer).
+        match tokio::time::timeout(Duration::from_secs(1), listener.try_recv()).await {
+            Ok(Ok(Some(notification))) => {
+                beats.note(notification.payload());
+                apply(db.changes(), notification.payload());
+            }
             Ok(Ok(None)) => return "the connection closed".into(),
             Ok(Err(e)) => return e.to_string(),
-            Err(_) => return format!("nothing heard for {} seconds", SILENCE.as_secs()),
+            Err(_) => {}
+        }
+        if let Some(waited) = beats.overdue() {
+            return format!("a heartbeat committed {:.1} s ago did not come back", waited.as_secs_f64());
         }
     }
 }
 
-/// A heartbeat through the channel every [`HEARTBEAT`], on a connection of its own (opened again
-/// after a failure).
-async fn send_heartbeats(url: &str) {
-    use sqlx::{Connection, Executor};
+/// A numbered heartbeat through the channel every [`HEARTBEAT`], on a connection of its own
+/// (opened again after a failure); each is noted as sent once its commit has returned.
+async fn send_heartbeats(url: &str, beats: &Heartbeats) {
+    use sqlx::Connection;
     let mut every = tokio::time::interval(HEARTBEAT);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut connection: Option<sqlx::PgConnection> = None;
+    let mut number: u64 = 0;
     loop {
         every.tick().await;
         if connection.is_none() {
             connection = sqlx::PgConnection::connect(url).await.ok();
         }
         let Some(conn) = connection.as_mut() else { continue };
-        if let Err(e) = conn.execute("NOTIFY gatehouse_changes, 'ping'").await {
-            tracing::debug!(error = %e, "change feed heartbeat not sent");
-            connection = None;
+        number += 1;
+        let sent =
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(beats.payload(number)).execute(&mut *conn).await;
+        match sent {
+            Ok(_) => *beats.sent.lock().unwrap_or_else(|p| p.into_inner()) = Some((number, std::time::Instant::now())),
+            Err(e) => {
+                tracing::debug!(error = %e, "change feed heartbeat not sent");
+                connection = None;
+            }
         }
     }
 }
@@ -258,13 +322,27 @@ mod tests {
     fn messages() {
         let changes = Changes::connected();
         let stamp = changes.stamp().expect("up");
-        apply(&changes, "ping");
+        apply(&changes, "ping:abc:1");
         assert!(changes.is_fresh(Topic::Access, &["ws_a"], stamp));
         apply(&changes, "access:ws_b");
         assert!(changes.is_fresh(Topic::Access, &["ws_a"], stamp));
         assert!(!changes.is_fresh(Topic::Access, &["ws_b"], stamp));
         apply(&changes, "something-new:ws_a");
         assert!(!changes.is_fresh(Topic::Access, &["ws_a"], stamp), "not understood: everything");
+    }
+
+    #[test]
+    fn a_committed_heartbeat_that_does_not_come_back_is_overdue() {
+        let beats = Heartbeats::new();
+        assert_eq!(beats.overdue(), None, "nothing sent yet");
+        let long_ago = std::time::Instant::now() - HEARD_WITHIN - Duration::from_secs(1);
+        *beats.sent.lock().expect("lock") = Some((3, long_ago));
+        beats.note("ping:someone-else:9");
+        assert!(beats.overdue().is_some(), "another process's heartbeat proves nothing");
+        beats.note(&beats.payload(3));
+        assert_eq!(beats.overdue(), None, "heard back");
+        *beats.sent.lock().expect("lock") = Some((4, std::time::Instant::now()));
+        assert_eq!(beats.overdue(), None, "not overdue yet");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub(crate) struct Verified {
     pub principal: std::sync::Arc<Principal>,
     pub rate_limit_per_minute: i64,
     pub ends: Ends,
+    /// The networks an API key may be used from; `None`: anywhere.
+    pub allowed: Option<crate::net::Networks>,
 }
 
 /// What can end a verified credential without any change being made.

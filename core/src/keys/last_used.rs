@@ -7,7 +7,7 @@ use crate::{Db, clock::Millis, error::CoreResult};
 
 #[derive(Debug)]
 pub struct LastUsed {
-    /// `api_keys` or `oauth_grants`: both have `id` and `last_used_at`.
+    /// `api_keys`, `oauth_grants` or `management_keys`: each has `id` and `last_used_at`.
     table: &'static str,
     pending: Mutex<HashMap<String, Millis>>,
 }
@@ -25,6 +25,10 @@ impl LastUsed {
 
     pub fn for_connectors() -> Self {
         LastUsed { table: "oauth_grants", pending: Mutex::default() }
+    }
+
+    pub fn for_management_keys() -> Self {
+        LastUsed { table: "management_keys", pending: Mutex::default() }
     }
 
     /// Notes that a key was used now.

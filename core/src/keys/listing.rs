@@ -12,6 +12,7 @@ use crate::{
     clock::Millis,
     direct::{self, Columns, FromColumns},
     error::CoreResult,
+    paging::Seek,
 };
 
 /// [`ApiKey::status`] as an SQL expression over `api_keys k`, with `$2` the time now and `$3`
@@ -115,6 +116,52 @@ pub async fn page_in(
         direct::fetch_all(db, &sql, &params).await?
     };
     Ok(KeyPage { keys, counts, page, pages })
+}
+
+/// What the management API's key list is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct KeyQuery {
+    pub status: Option<KeyStatus>,
+    pub environment: Option<super::Environment>,
+    /// Keys whose name contains this (case-insensitive), or all when empty.
+    pub name: String,
+}
+
+/// Up to `limit` keys of the workspace matching `query`, newest first, after `after` (a seek
+/// cursor), and the cursor of the page that follows, if any.
+pub async fn seek_in(
+    db: &Db,
+    workspace_id: &str,
+    query: &KeyQuery,
+    after: Option<&Seek>,
+    limit: i64,
+    now: Millis,
+) -> CoreResult<(Vec<ApiKey>, Option<Seek>)> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+         WHERE k.workspace_id = $1 AND ($4 = '' OR {STATUS_SQL} = $4) AND ($5 = '' OR k.environment = $5)
+           AND ($6 = '' OR LOWER(k.name) LIKE $7)
+           AND ($8 = '' OR k.created_at < $9 OR (k.created_at = $9 AND k.id > $8))
+         ORDER BY k.created_at DESC, k.id LIMIT $10"
+    );
+    let name = query.name.trim().to_lowercase();
+    let pattern = format!("%{}%", name.replace('\\', "").replace('%', "").replace('_', ""));
+    let (after_id, after_at) = after.map_or((String::new(), 0), |s| (s.id.clone(), s.at));
+    let params = [
+        workspace_id.into(),
+        now.into(),
+        EXPIRING_WITHIN.into(),
+        query.status.map_or("", KeyStatus::as_str).into(),
+        query.environment.map_or("", |e| e.as_str()).into(),
+        name.as_str().into(),
+        pattern.as_str().into(),
+        after_id.as_str().into(),
+        after_at.into(),
+        (limit + 1).into(),
+    ];
+    let mut keys: Vec<ApiKey> = direct::fetch_all(db, &sql, &params).await?;
+    let next = Seek::after(&mut keys, limit, |k| Seek { at: k.created_at, id: k.id.clone() });
+    Ok((keys, next))
 }
 
 fn to_i64(n: usize) -> i64 {

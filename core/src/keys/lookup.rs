@@ -11,7 +11,7 @@ use crate::{
 
 const KEY_ROW_SQL: &str =
     "SELECT k.id, k.name, k.environment, k.scopes, k.resources, k.digest, k.expires_at, k.revoked_at,
-        k.rate_limit_per_minute, k.servers, w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute
+        k.rate_limit_per_minute, k.servers, k.allowed_ips, w.id AS workspace_id, w.slug, w.name AS workspace_name, w.key_rate_limit_per_minute
      FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.id = $1";
 
 /// What verification needs of a key and its workspace.
@@ -27,6 +27,7 @@ pub(crate) struct KeyRow {
     pub revoked_at: Option<i64>,
     pub rate_limit_per_minute: Option<i64>,
     pub servers: Option<String>,
+    pub allowed_ips: Option<String>,
     pub workspace_id: String,
     pub workspace_slug: String,
     pub workspace_name: String,
@@ -51,6 +52,7 @@ impl FromColumns for KeyRow {
             revoked_at: r.col("revoked_at")?,
             rate_limit_per_minute: r.col("rate_limit_per_minute")?,
             servers: r.col("servers")?,
+            allowed_ips: r.col("allowed_ips")?,
             workspace_id: r.col("workspace_id")?,
             workspace_slug: r.col("slug")?,
             workspace_name: r.col("workspace_name")?,

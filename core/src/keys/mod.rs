@@ -16,10 +16,10 @@ mod verify;
 
 pub use expiry::ExpiryChoice;
 pub use last_used::LastUsed;
-pub use listing::{KeyPage, StatusCounts, page_in};
+pub use listing::{KeyPage, KeyQuery, StatusCounts, page_in, seek_in};
 pub use name::KeyName;
 pub use rate_limit::RateLimiter;
-pub use token::{Environment, KeyToken, TokenFormatError, hint};
+pub use token::{Environment, KeyKind, KeyToken, TokenFormatError, digest_matches, hint, hint_with};
 pub use verify::{AuthFailure, KeyVerifier, Principal, Via, bearer_value, parse_header, retry_after_secs};
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,7 @@ use crate::{
     clock::{DAY, HOUR, Millis, now_ms},
     direct::{self, Columns, FromColumns},
     error::{CoreError, CoreResult},
+    net::Networks,
     scopes::ScopeSet,
     servers::ServerAccess,
     workspaces,
@@ -55,6 +56,11 @@ pub struct ApiKey {
     pub last_used_at: Option<Millis>,
     /// The upstream servers (and tools) it may reach.
     pub servers: ServerAccess,
+    /// The networks it may be used from; `None`: anywhere.
+    pub allowed_ips: Option<Networks>,
+    /// When it was reported as found in public (and so revoked), and where.
+    pub leaked_at: Option<Millis>,
+    pub leaked_url: Option<String>,
 }
 
 /// Where a key stands now.
@@ -124,6 +130,8 @@ pub struct NewKey {
     pub rate_limit_per_minute: Option<i64>,
     /// The upstream servers it may reach (none unless chosen).
     pub servers: ServerAccess,
+    /// The networks it may be used from; `None` (or an empty list): anywhere.
+    pub allowed_ips: Option<Networks>,
 }
 
 /// The key policy of a workspace.
@@ -176,7 +184,7 @@ impl Grace {
 }
 
 const KEY_COLUMNS: &str = "k.id, k.name, k.environment, k.scopes, k.resources, k.last4, k.rate_limit_per_minute, u.email AS created_by, \
-     k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at, k.servers";
+     k.created_at, k.expires_at, k.revoked_at, k.rolled_to, k.last_used_at, k.servers, k.allowed_ips, k.leaked_at, k.leaked_url";
 
 impl FromColumns for ApiKey {
     fn from_columns(row: &impl Columns) -> CoreResult<Self> {
@@ -203,6 +211,9 @@ fn key_from_row(row: &impl Columns) -> CoreResult<ApiKey> {
         rolled_to: row.col("rolled_to")?,
         last_used_at: row.col("last_used_at")?,
         servers: ServerAccess::from_stored(row.col::<Option<String>>("servers")?.as_deref()),
+        allowed_ips: row.col::<Option<String>>("allowed_ips")?.map(|n| Networks::from_stored(&n)),
+        leaked_at: row.col("leaked_at")?,
+        leaked_url: row.col("leaked_url")?,
         id,
     })
 }
@@ -269,18 +280,20 @@ pub async fn create_in(
     let resources = check_resources(db, workspace_id, new.environment, new.resources.as_deref()).await?;
     check_servers(db, workspace_id, new.environment, &new.servers).await?;
     let servers = new.servers.to_stored();
+    let allowed_ips = new.allowed_ips.as_ref().filter(|n| !n.is_empty()).map(Networks::to_stored);
     let row = NewRow {
         name: &new.name,
         environment: new.environment,
         scopes: &new.scopes,
         resources: resources.as_deref(),
         servers: servers.as_deref(),
+        allowed_ips: allowed_ips.as_deref(),
         rate_limit: new.rate_limit_per_minute,
         created_at: now,
         expires_at,
     };
     let mut tx = db.pool().begin().await?;
-    let token = insert_key(&mut tx, workspace_id, actor.map(|a| a.user_id.as_str()), row).await?;
+    let token = insert_key(&mut tx, workspace_id, actor.and_then(Actor::person), row).await?;
     let details = serde_json::json!({
         "name": new.name.as_str(),
         "environment": new.environment,
@@ -288,6 +301,7 @@ pub async fn create_in(
         "expires_at": expires_at,
         "resources": resources.as_deref().map(split_resources),
         "servers": servers,
+        "allowed_ips": allowed_ips,
     });
     audit::record(&mut *tx, workspace_id, actor, "key.created", ("key", token.lookup_id()), details).await?;
     tx.commit().await?;
@@ -404,6 +418,8 @@ struct NewRow<'a> {
     resources: Option<&'a str>,
     /// The stored form of the server access (`None`: none).
     servers: Option<&'a str>,
+    /// The stored form of the allowed networks (`None`: anywhere).
+    allowed_ips: Option<&'a str>,
     rate_limit: Option<i64>,
     created_at: Millis,
     expires_at: Option<Millis>,
@@ -419,8 +435,8 @@ async fn insert_key(
     let token = KeyToken::generate(row.environment);
     sqlx::query(
         "INSERT INTO api_keys (id, workspace_id, name, environment, scopes, resources, digest, last4,
-                               rate_limit_per_minute, created_by, created_at, expires_at, servers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                               rate_limit_per_minute, created_by, created_at, expires_at, servers, allowed_ips)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(token.lookup_id())
     .bind(workspace_id)
@@ -435,6 +451,7 @@ async fn insert_key(
     .bind(row.created_at)
     .bind(row.expires_at)
     .bind(row.servers)
+    .bind(row.allowed_ips)
     .execute(&mut **tx)
     .await?;
     Ok(token)
@@ -455,7 +472,8 @@ pub async fn list_in(db: &Db, workspace_id: &str) -> CoreResult<Vec<ApiKey>> {
     direct::fetch_all(db, &sql, &[workspace_id.into()]).await
 }
 
-async fn get_in(db: &Db, workspace_id: &str, key_id: &str) -> CoreResult<ApiKey> {
+/// One key of the workspace (no role check).
+pub async fn get_in(db: &Db, workspace_id: &str, key_id: &str) -> CoreResult<ApiKey> {
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
          WHERE k.workspace_id = $1 AND k.id = $2"
@@ -496,11 +514,22 @@ pub async fn revoke_in(db: &Db, workspace_id: &str, actor: Option<&Actor>, key_i
 
 /// Rolls a key (admins): a new key with the same settings and lifetime, revealed once; the old
 /// one keeps working for the grace period, then stops.
-/// The new key, the old one's end and the `key.rolled` audit entry are one transaction.
 pub async fn roll(db: &Db, actor: &Actor, slug: &str, key_id: &str, grace: Grace) -> CoreResult<(ApiKey, KeyToken)> {
     let m = workspaces::membership(db, &actor.user_id, slug).await?;
     m.role.require_admin("roll API keys")?;
-    let old = get_in(db, &m.workspace.id, key_id).await?;
+    roll_in(db, &m.workspace.id, Some(actor), key_id, grace).await
+}
+
+/// Rolls a key without a role check (the management API). The new key, the old one's end and the
+/// `key.rolled` audit entry are one transaction.
+pub async fn roll_in(
+    db: &Db,
+    workspace_id: &str,
+    actor: Option<&Actor>,
+    key_id: &str,
+    grace: Grace,
+) -> CoreResult<(ApiKey, KeyToken)> {
+    let old = get_in(db, workspace_id, key_id).await?;
     let now = now_ms();
     match old.status(now) {
         KeyStatus::Revoked | KeyStatus::Expired => {
@@ -514,7 +543,7 @@ pub async fn roll(db: &Db, actor: &Actor, slug: &str, key_id: &str, grace: Grace
         _ => {}
     }
     // Same lifetime as the old key had, within the workspace's current limit.
-    let policy = policy_of(db, &m.workspace.id).await?;
+    let policy = policy_of(db, workspace_id).await?;
     let same_lifetime = old.expires_at.map(|at| now + (at - old.created_at));
     let limit = policy.max_lifetime_days.map(|days| now + days * DAY);
     let expires_at = match (same_lifetime, limit) {
@@ -524,31 +553,33 @@ pub async fn roll(db: &Db, actor: &Actor, slug: &str, key_id: &str, grace: Grace
     let name = KeyName::parse(&old.name)?;
     let resources = old.resources.as_ref().map(|r| r.join(" "));
     let servers = old.servers.to_stored();
+    let allowed_ips = old.allowed_ips.as_ref().map(Networks::to_stored);
     let row = NewRow {
         name: &name,
         environment: old.environment,
         scopes: &old.scopes,
         resources: resources.as_deref(),
         servers: servers.as_deref(),
+        allowed_ips: allowed_ips.as_deref(),
         rate_limit: old.rate_limit_per_minute,
         created_at: now,
         expires_at,
     };
     // The new key and the old key's end are one change: never one without the other.
     let mut tx = db.pool().begin().await?;
-    let token = insert_key(&mut tx, &m.workspace.id, Some(&actor.user_id), row).await?;
+    let token = insert_key(&mut tx, workspace_id, actor.and_then(Actor::person), row).await?;
     sqlx::query("UPDATE api_keys SET revoked_at = $1, rolled_to = $2 WHERE workspace_id = $3 AND id = $4")
         .bind(now + grace.millis())
         .bind(token.lookup_id())
-        .bind(&m.workspace.id)
+        .bind(workspace_id)
         .bind(key_id)
         .execute(&mut *tx)
         .await?;
     let details = serde_json::json!({ "name": old.name, "new_key": token.lookup_id(), "grace": grace.label() });
-    audit::record(&mut *tx, &m.workspace.id, Some(actor), "key.rolled", ("key", key_id), details).await?;
+    audit::record(&mut *tx, workspace_id, actor, "key.rolled", ("key", key_id), details).await?;
     tx.commit().await?;
     db.access_changed(key_id);
-    let new_key = get_in(db, &m.workspace.id, token.lookup_id()).await?;
+    let new_key = get_in(db, workspace_id, token.lookup_id()).await?;
     Ok((new_key, token))
 }
 
@@ -563,33 +594,60 @@ pub struct KeyEdit {
     pub rate_limit_per_minute: Option<i64>,
     /// The upstream servers it may reach; `None` keeps what it has.
     pub servers: Option<ServerAccess>,
+    /// The networks it may be used from; `None` keeps what it has, an empty list allows anywhere.
+    pub allowed_ips: Option<Networks>,
 }
 
 /// Edits a key's name, scopes and rate limit (admins). Takes effect on the key's next request.
-pub async fn update(db: &Db, user_id: &str, slug: &str, key_id: &str, edit: KeyEdit) -> CoreResult<ApiKey> {
-    let m = workspaces::membership(db, user_id, slug).await?;
+pub async fn update(db: &Db, actor: &Actor, slug: &str, key_id: &str, edit: KeyEdit) -> CoreResult<ApiKey> {
+    let m = workspaces::membership(db, &actor.user_id, slug).await?;
     m.role.require_admin("edit API keys")?;
+    update_in(db, &m.workspace.id, Some(actor), key_id, edit).await
+}
+
+/// Edits a key without a role check (the management API). The edit and its `key.edited` audit
+/// entry are one transaction.
+pub async fn update_in(
+    db: &Db,
+    workspace_id: &str,
+    actor: Option<&Actor>,
+    key_id: &str,
+    edit: KeyEdit,
+) -> CoreResult<ApiKey> {
     check_rate_limit(edit.rate_limit_per_minute)?;
-    let current = get_in(db, &m.workspace.id, key_id).await?;
-    let resources = check_resources(db, &m.workspace.id, current.environment, edit.resources.as_deref()).await?;
+    let current = get_in(db, workspace_id, key_id).await?;
+    let resources = check_resources(db, workspace_id, current.environment, edit.resources.as_deref()).await?;
     let servers = edit.servers.unwrap_or(current.servers);
-    check_servers(db, &m.workspace.id, current.environment, &servers).await?;
+    check_servers(db, workspace_id, current.environment, &servers).await?;
+    let allowed_ips = match edit.allowed_ips {
+        Some(nets) => (!nets.is_empty()).then(|| nets.to_stored()),
+        None => current.allowed_ips.as_ref().map(Networks::to_stored),
+    };
+    let mut tx = db.pool().begin().await?;
     let done = sqlx::query(
-        "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3, resources = $4, servers = $7
+        "UPDATE api_keys SET name = $1, scopes = $2, rate_limit_per_minute = $3, resources = $4, servers = $7,
+                allowed_ips = $8
          WHERE workspace_id = $5 AND id = $6",
     )
     .bind(edit.name.as_str())
     .bind(edit.scopes.to_stored())
     .bind(edit.rate_limit_per_minute)
-    .bind(resources)
-    .bind(&m.workspace.id)
+    .bind(&resources)
+    .bind(workspace_id)
     .bind(key_id)
     .bind(servers.to_stored())
-    .execute(db.pool())
+    .bind(&allowed_ips)
+    .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
         return Err(CoreError::NotFound);
     }
+    let details = serde_json::json!({
+        "name": edit.name.as_str(), "scopes": edit.scopes.names(), "rate_limit_per_minute": edit.rate_limit_per_minute,
+        "resources": resources.as_deref().map(split_resources), "servers": servers.to_stored(), "allowed_ips": allowed_ips,
+    });
+    audit::record(&mut *tx, workspace_id, actor, "key.edited", ("key", key_id), details).await?;
+    tx.commit().await?;
     db.access_changed(key_id);
-    get_in(db, &m.workspace.id, key_id).await
+    get_in(db, workspace_id, key_id).await
 }

@@ -1,5 +1,7 @@
-//! The API key format: `pk_live_` or `pk_test_`, then 12 base62 characters of lookup id, 43 of
-//! secret (256 bits), and a 6-character base62 CRC32 of everything before it.
+//! The key format: `pk_live_` or `pk_test_` (API keys, for MCP) or `sk_live_` (management keys, for
+//! the `/v1` management API), then 12 base62 characters of lookup id, 43 of secret (256 bits), and
+//! a 6-character base62 CRC32 of everything before it. As a regular expression, for secret
+//! scanners: `\b(pk_live|pk_test|sk_live)_[0-9A-Za-z]{61}\b`.
 //!
 //! The checksum lets a secret scanner recognise a real key offline and lets us reject a mistyped
 //! or truncated key before touching the database. The lookup id finds the row; the SHA-256 digest
@@ -50,10 +52,28 @@ impl Environment {
     }
 }
 
+/// What a key is for, as its prefix says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// `pk_live_` / `pk_test_`: an API key, for MCP calls.
+    Api(Environment),
+    /// `sk_live_`: a management key, for the `/v1` management API.
+    Management,
+}
+
+impl KeyKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Api(environment) => environment.prefix(),
+            KeyKind::Management => "sk_live_",
+        }
+    }
+}
+
 /// Why a string is not a well-formed key. Each has its own message for the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenFormatError {
-    /// Does not start with `pk_live_` or `pk_test_`.
+    /// Does not start with `pk_live_`, `pk_test_` or `sk_live_`.
     NotAKey,
     /// Wrong length or characters: truncated, padded or mangled.
     Malformed,
@@ -65,7 +85,7 @@ pub enum TokenFormatError {
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyToken {
     full: String,
-    environment: Environment,
+    kind: KeyKind,
 }
 
 /// The key's text is wiped when the value goes, so a verified key leaves no copy of ours in
@@ -83,14 +103,19 @@ impl fmt::Debug for KeyToken {
 }
 
 impl KeyToken {
-    /// A new random key.
+    /// A new random API key.
     pub fn generate(environment: Environment) -> Self {
+        Self::generate_kind(KeyKind::Api(environment))
+    }
+
+    /// A new random key of this kind.
+    pub fn generate_kind(kind: KeyKind) -> Self {
         let mut full = String::with_capacity(8 + BODY_LEN);
-        full.push_str(environment.prefix());
+        full.push_str(kind.prefix());
         full.push_str(&random_base62(LOOKUP_ID_LEN + SECRET_LEN));
         let checksum = checksum(&full);
         full.push_str(&checksum);
-        KeyToken { full, environment }
+        KeyToken { full, kind }
     }
 
     /// The same key id with a different secret and a valid checksum: what a guesser who knows an
@@ -101,15 +126,17 @@ impl KeyToken {
         full.push_str(&random_base62(SECRET_LEN));
         let checksum = checksum(&full);
         full.push_str(&checksum);
-        KeyToken { full, environment: self.environment }
+        KeyToken { full, kind: self.kind }
     }
 
     /// Checks the shape and the checksum; touches no database.
     pub fn parse(value: &str) -> Result<Self, TokenFormatError> {
-        let (environment, body) = if let Some(body) = value.strip_prefix("pk_live_") {
-            (Environment::Live, body)
+        let (kind, body) = if let Some(body) = value.strip_prefix("pk_live_") {
+            (KeyKind::Api(Environment::Live), body)
         } else if let Some(body) = value.strip_prefix("pk_test_") {
-            (Environment::Test, body)
+            (KeyKind::Api(Environment::Test), body)
+        } else if let Some(body) = value.strip_prefix("sk_live_") {
+            (KeyKind::Management, body)
         } else {
             return Err(TokenFormatError::NotAKey);
         };
@@ -120,11 +147,19 @@ impl KeyToken {
         if !bool::from(checksum(signed).as_bytes().ct_eq(given.as_bytes())) {
             return Err(TokenFormatError::BadChecksum);
         }
-        Ok(KeyToken { full: value.to_owned(), environment })
+        Ok(KeyToken { full: value.to_owned(), kind })
     }
 
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// An API key's environment; a management key's is live.
     pub fn environment(&self) -> Environment {
-        self.environment
+        match self.kind {
+            KeyKind::Api(environment) => environment,
+            KeyKind::Management => Environment::Live,
+        }
     }
 
     /// The non-secret id that finds the key's row.
@@ -149,7 +184,7 @@ impl KeyToken {
 
     /// `pk_live_AbCd…wxyz`: enough to recognise a key, never enough to use it.
     pub fn hint(&self) -> String {
-        hint(self.environment, self.lookup_id(), &self.full[self.full.len() - 4..])
+        hint_with(self.kind, self.lookup_id(), &self.full[self.full.len() - 4..])
     }
 
     /// The last four characters, stored to build the hint.
@@ -158,9 +193,14 @@ impl KeyToken {
     }
 }
 
-/// The display hint of a stored key.
+/// The display hint of a stored API key.
 pub fn hint(environment: Environment, lookup_id: &str, last4: &str) -> String {
-    format!("{}{}…{}", environment.prefix(), &lookup_id[..4.min(lookup_id.len())], last4)
+    hint_with(KeyKind::Api(environment), lookup_id, last4)
+}
+
+/// The display hint of a stored key of any kind.
+pub fn hint_with(kind: KeyKind, lookup_id: &str, last4: &str) -> String {
+    format!("{}{}…{}", kind.prefix(), &lookup_id[..4.min(lookup_id.len())], last4)
 }
 
 /// Compares a presented key's digest with the stored one in constant time.
@@ -212,7 +252,8 @@ mod tests {
         let s = key.expose();
         assert_eq!(KeyToken::parse(&s[..s.len() - 1]), Err(TokenFormatError::Malformed));
         assert_eq!(KeyToken::parse(&format!("{s}x")), Err(TokenFormatError::Malformed));
-        assert_eq!(KeyToken::parse("sk_live_abc"), Err(TokenFormatError::NotAKey));
+        assert_eq!(KeyToken::parse("sk_live_abc"), Err(TokenFormatError::Malformed));
+        assert_eq!(KeyToken::parse("rk_live_abc"), Err(TokenFormatError::NotAKey));
         // One character changed.
         let mut chars: Vec<char> = s.chars().collect();
         chars[20] = if chars[20] == 'a' { 'b' } else { 'a' };
@@ -223,6 +264,17 @@ mod tests {
         // Non-alphanumeric characters.
         let bad = format!("pk_live_{}", "-".repeat(BODY_LEN));
         assert_eq!(KeyToken::parse(&bad), Err(TokenFormatError::Malformed));
+    }
+
+    #[test]
+    fn management_keys_share_the_format() {
+        let key = KeyToken::generate_kind(KeyKind::Management);
+        assert!(key.expose().starts_with("sk_live_") && key.expose().len() == 8 + BODY_LEN);
+        let parsed = KeyToken::parse(key.expose()).expect("valid");
+        assert_eq!(parsed.kind(), KeyKind::Management);
+        assert!(key.hint().starts_with("sk_live_"));
+        let swapped = key.expose().replacen("sk_live_", "pk_live_", 1);
+        assert_eq!(KeyToken::parse(&swapped), Err(TokenFormatError::BadChecksum), "the checksum covers the kind");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! lookup by digest with their grant → revoked / expired / audience → rate limit → last-used
 //! noted in memory. What the cache holds and when it lets go: [`super::cache`].
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use super::{
     LastUsed, RateLimiter,
     cache::{self, Ends, Fingerprint, Verified},
     lookup,
-    token::{Environment, KeyToken, TokenFormatError, digest_matches},
+    token::{Environment, KeyKind, KeyToken, TokenFormatError, digest_matches},
 };
 use crate::{
     Db,
@@ -25,6 +25,7 @@ use crate::{
         cache::{Cached, StampedCache},
     },
     clock::{Millis, now_ms},
+    net::{Networks, canonical},
     oauth,
     scopes::ScopeSet,
     servers::ServerAccess,
@@ -111,6 +112,14 @@ pub enum AuthFailure {
     ApproverGone,
     /// An OAuth access token issued for another resource.
     WrongAudience,
+    /// A management key (`sk_live_`) where an API key or access token is needed (`/mcp`).
+    ManagementKeyHere,
+    /// An API key or access token where a management key is needed (the management API).
+    ManagementKeyNeeded,
+    /// The key may only be used from chosen networks, and this call came from another address.
+    AddressNotAllowed {
+        address: String,
+    },
     /// The database did not answer; not the client's fault.
     Unavailable,
 }
@@ -122,6 +131,8 @@ impl AuthFailure {
             AuthFailure::Revoked { .. } => "KEY_REVOKED",
             AuthFailure::TokenExpired { .. } => "TOKEN_EXPIRED",
             AuthFailure::RateLimited { .. } => "RATE_LIMITED",
+            AuthFailure::ManagementKeyHere | AuthFailure::ManagementKeyNeeded => "WRONG_KEY_TYPE",
+            AuthFailure::AddressNotAllowed { .. } => "IP_NOT_ALLOWED",
             AuthFailure::Unavailable => "UNAVAILABLE",
             _ => "UNAUTHORIZED",
         }
@@ -137,7 +148,7 @@ impl AuthFailure {
             AuthFailure::HeaderTooLong => format!("The Authorization header is longer than {MAX_HEADER_LEN} bytes."),
             AuthFailure::NotAscii => "The Authorization header contains characters that cannot be in a key.".into(),
             AuthFailure::NotAKey => {
-                "This is not a Gatehouse credential: keys start with pk_live_ or pk_test_, OAuth access tokens with gat_."
+                "This is not a Gatehouse credential: API keys start with pk_live_ or pk_test_, management keys with sk_live_, OAuth access tokens with gat_."
                     .into()
             }
             AuthFailure::Malformed => {
@@ -160,6 +171,16 @@ impl AuthFailure {
                 "The person who approved this connection is no longer a member of its workspace.".into()
             }
             AuthFailure::WrongAudience => "This access token was issued for another resource.".into(),
+            AuthFailure::ManagementKeyHere => {
+                "This is a management key (sk_live_…): it works on the management API (/v1/keys, /v1/usage, …), not here."
+                    .into()
+            }
+            AuthFailure::ManagementKeyNeeded => {
+                "The management API takes a management key (sk_live_…), not an API key or an OAuth access token.".into()
+            }
+            AuthFailure::AddressNotAllowed { address } => {
+                format!("This key may not be used from {address}: it is limited to chosen networks.")
+            }
             AuthFailure::Unavailable => "Credentials cannot be checked right now. Retry shortly.".into(),
         }
     }
@@ -190,6 +211,15 @@ impl AuthFailure {
             }
             AuthFailure::TokenExpired { .. } => {
                 "Refresh the access token with the refresh token, or connect again if the connection itself has ended."
+            }
+            AuthFailure::ManagementKeyHere => {
+                "Call MCP with an API key (pk_live_… or pk_test_…) or an OAuth connection; keep the management key for /v1."
+            }
+            AuthFailure::ManagementKeyNeeded => {
+                "Create a management key in the Gatehouse dashboard (Settings → Management keys) or with `gatehouse admin-key create`, and send it as the Bearer token."
+            }
+            AuthFailure::AddressNotAllowed { .. } => {
+                "Call from one of the key's allowed networks, or ask an admin to add this address to them (API keys → Edit)."
             }
             AuthFailure::Unavailable => {
                 "Retry in a few seconds; if it persists, the Gatehouse operator should check /readyz."
@@ -248,9 +278,14 @@ impl KeyVerifier {
     }
 
     /// The whole check, from the raw header value (if any) to a principal; OAuth access tokens
-    /// must have been issued for the main MCP resource (`/mcp`).
-    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Arc<Principal>, AuthFailure> {
-        self.verify_header_for(header, None).await
+    /// must have been issued for the main MCP resource (`/mcp`). `client` is the caller's address
+    /// (behind trusted proxies), which a key limited to chosen networks must come from.
+    pub async fn verify_header(
+        &self,
+        header: Option<&[u8]>,
+        client: Option<IpAddr>,
+    ) -> Result<Arc<Principal>, AuthFailure> {
+        self.verify_header_for(header, None, client).await
     }
 
     /// The same for a request to `resource` (an upstream server's `<public URL>/mcp/{slug}`, say):
@@ -259,6 +294,7 @@ impl KeyVerifier {
         &self,
         header: Option<&[u8]>,
         resource: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<Arc<Principal>, AuthFailure> {
         let value = bearer_value(header)?;
         if value.starts_with("gat_") {
@@ -267,30 +303,51 @@ impl KeyVerifier {
                 Some(hit) => hit,
                 None => self.read_access_token(value).await?,
             };
-            return self.admit(&verified.value, Some(resource), &self.connector_last_used).await;
+            return self.admit(&verified.value, Some(resource), client, &self.connector_last_used).await;
         }
         let token = parse_key(value)?;
-        self.verify_token(&token).await
+        if token.kind() == KeyKind::Management {
+            return Err(AuthFailure::ManagementKeyHere);
+        }
+        self.verify_token_from(&token, client).await
     }
 
-    /// The checks after parsing a key: the cache or the lookup, then status and rate limit.
+    /// The checks after parsing a key, for a caller whose address is not known (a key limited to
+    /// chosen networks is refused).
     pub async fn verify_token(&self, token: &KeyToken) -> Result<Arc<Principal>, AuthFailure> {
+        self.verify_token_from(token, None).await
+    }
+
+    /// The checks after parsing a key: the cache or the lookup, then status, networks and rate
+    /// limit.
+    pub async fn verify_token_from(
+        &self,
+        token: &KeyToken,
+        client: Option<IpAddr>,
+    ) -> Result<Arc<Principal>, AuthFailure> {
         let verified = match self.cache.get(&token.fingerprint()) {
             Some(hit) => hit,
             None => self.read_key(token).await?,
         };
-        self.admit(&verified.value, None, &self.last_used).await
+        self.admit(&verified.value, None, client, &self.last_used).await
     }
 
-    /// What every call meets, cached or not: the clock, the audience, the rate limit.
+    /// What every call meets, cached or not: the clock, the audience, the networks, the rate limit.
     async fn admit(
         &self,
         verified: &Verified,
         resource: Option<&str>,
+        client: Option<IpAddr>,
         last_used: &LastUsed,
     ) -> Result<Arc<Principal>, AuthFailure> {
         let now = now_ms();
         verified.ends.check(now, resource)?;
+        if let Some(allowed) = &verified.allowed
+            && !client.is_some_and(|ip| allowed.contains(ip))
+        {
+            let address = client.map_or_else(|| "an unknown address".to_owned(), |ip| canonical(ip).to_string());
+            return Err(AuthFailure::AddressNotAllowed { address });
+        }
         let p = &verified.principal;
         self.rate_limiter
             .check(&p.caller_id, verified.rate_limit_per_minute)
@@ -315,6 +372,7 @@ impl KeyVerifier {
         }
         let verified = Verified {
             ends: Ends::Key { revoked_at: row.revoked_at, expires_at: row.expires_at },
+            allowed: row.allowed_ips.as_deref().map(Networks::from_stored).filter(|n| !n.is_empty()),
             rate_limit_per_minute: row.rate_limit_per_minute.unwrap_or(row.workspace_rate_limit),
             principal: Arc::new(Principal {
                 workspace_id: row.workspace_id,
@@ -345,6 +403,7 @@ impl KeyVerifier {
                 grant_expires_at: read.grant_expires_at,
                 resource: read.resource,
             },
+            allowed: None,
             rate_limit_per_minute: grant.rate_limit_per_minute,
             principal: Arc::new(Principal {
                 workspace_id: grant.workspace_id,
@@ -379,11 +438,17 @@ pub fn parse_header(header: Option<&[u8]>) -> Result<KeyToken, AuthFailure> {
 }
 
 fn parse_key(token: &str) -> Result<KeyToken, AuthFailure> {
-    KeyToken::parse(token).map_err(|e| match e {
-        TokenFormatError::NotAKey => AuthFailure::NotAKey,
-        TokenFormatError::Malformed => AuthFailure::Malformed,
-        TokenFormatError::BadChecksum => AuthFailure::BadChecksum,
-    })
+    KeyToken::parse(token).map_err(AuthFailure::from)
+}
+
+impl From<TokenFormatError> for AuthFailure {
+    fn from(e: TokenFormatError) -> Self {
+        match e {
+            TokenFormatError::NotAKey => AuthFailure::NotAKey,
+            TokenFormatError::Malformed => AuthFailure::Malformed,
+            TokenFormatError::BadChecksum => AuthFailure::BadChecksum,
+        }
+    }
 }
 
 /// The credential of a `Bearer` header, after the header's shape is checked.
@@ -440,7 +505,8 @@ mod tests {
         assert_eq!(parse(&format!("Bearer {k} extra")), Err(AuthFailure::TextAfterKey));
         assert_eq!(parse(&format!("Basic {k}")), Err(AuthFailure::NotBearer));
         assert_eq!(parse(k), Err(AuthFailure::NotBearer));
-        assert_eq!(parse("Bearer sk_live_abc"), Err(AuthFailure::NotAKey));
+        assert_eq!(parse("Bearer sk_live_abc"), Err(AuthFailure::Malformed));
+        assert_eq!(parse("Bearer rk_live_abc"), Err(AuthFailure::NotAKey));
         assert_eq!(parse(&format!("Bearer {}", &k[..k.len() - 2])), Err(AuthFailure::Malformed));
         assert_eq!(parse(&"A".repeat(10_240)), Err(AuthFailure::HeaderTooLong));
         assert_eq!(parse_header(Some(&[0xff, 0xfe])), Err(AuthFailure::NotAscii));
@@ -467,6 +533,7 @@ mod tests {
             resources: None,
             rate_limit_per_minute: None,
             servers: ServerAccess::None,
+            allowed_ips: None,
         };
         let (_, token) = keys::create_in(&db, &ws.id, None, new).await.expect("key");
         let verifier = KeyVerifier::new(db.clone());

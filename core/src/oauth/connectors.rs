@@ -90,6 +90,41 @@ pub async fn remove(db: &Db, actor: &Actor, slug: &str, id: &str) -> CoreResult<
     Ok(connector)
 }
 
+/// Removes a connector without a role check (the management API).
+pub async fn remove_in(db: &Db, workspace_id: &str, actor: &Actor, id: &str) -> CoreResult<Connector> {
+    let (connector, _) = find(db, workspace_id, id).await?;
+    revoke_grant(db, id, "removed through the management API", Some(actor)).await?;
+    Ok(connector)
+}
+
+/// Moves a connector of `workspace_id` to the workspace `to_slug` for the management API. A
+/// management key belongs to one workspace, so it moves a connector only where the person who
+/// made the key is an admin or owner (a key made from the command line, by no one, cannot).
+pub async fn move_in(
+    db: &Db,
+    workspace_id: &str,
+    actor: &Actor,
+    key_creator: Option<&str>,
+    id: &str,
+    to_slug: &str,
+) -> CoreResult<Connector> {
+    let refused = || {
+        CoreError::invalid(
+            "to",
+            "A management key moves connectors only into workspaces where the person who made the key is an admin.",
+        )
+    };
+    let creator = key_creator.ok_or_else(refused)?;
+    let to = workspaces::membership(db, creator, to_slug).await.map_err(|e| match e {
+        CoreError::NotFound => refused(),
+        other => other,
+    })?;
+    to.role.require_admin("move connectors into that workspace").map_err(|_| refused())?;
+    let from = workspaces::find_by_id(db, workspace_id).await?;
+    move_between(db, actor, &from, &to.workspace, id).await
+}
+
+
 /// Moves a connector to another workspace. The actor must be an admin of both, and the person
 /// who approved the connection a member of the new one (a connection never reaches a workspace
 /// its owner cannot see).
@@ -104,10 +139,24 @@ pub async fn rebind(db: &Db, actor: &Actor, slug: &str, id: &str, to_slug: &str)
         return Err(CoreError::invalid("to", "The connector is already in this workspace; choose another."));
     }
     to.role.require_admin("move connectors into that workspace")?;
-    let (connector, approver) = find(db, &from.workspace.id, id).await?;
+    move_between(db, actor, &from.workspace, &to.workspace, id).await
+}
+
+/// Moves a connector once the actor's right to move it between the two workspaces is checked.
+async fn move_between(
+    db: &Db,
+    actor: &Actor,
+    from: &workspaces::Workspace,
+    to: &workspaces::Workspace,
+    id: &str,
+) -> CoreResult<Connector> {
+    if to.id == from.id {
+        return Err(CoreError::invalid("to", "The connector is already in this workspace; choose another."));
+    }
+    let (connector, approver) = find(db, &from.id, id).await?;
     let approver_is_member = match &approver {
         Some(user) => sqlx::query("SELECT 1 AS one FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-            .bind(&to.workspace.id)
+            .bind(&to.id)
             .bind(user)
             .fetch_optional(db.pool())
             .await?
@@ -120,7 +169,7 @@ pub async fn rebind(db: &Db, actor: &Actor, slug: &str, id: &str, to_slug: &str)
             format!(
                 "{} approved this connection and is not a member of {}; add them there first, or connect again from there.",
                 connector.approved_by.as_deref().unwrap_or("The person who"),
-                to.workspace.name
+                to.name
             ),
         ));
     }
@@ -128,9 +177,9 @@ pub async fn rebind(db: &Db, actor: &Actor, slug: &str, id: &str, to_slug: &str)
     let moved = sqlx::query(
         "UPDATE oauth_grants SET workspace_id = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL",
     )
-    .bind(&to.workspace.id)
+    .bind(&to.id)
     .bind(id)
-    .bind(&from.workspace.id)
+    .bind(&from.id)
     .execute(&mut *tx)
     .await?;
     if moved.rows_affected() != 1 {
@@ -138,10 +187,10 @@ pub async fn rebind(db: &Db, actor: &Actor, slug: &str, id: &str, to_slug: &str)
     }
     let details = serde_json::json!({
         "client_name": connector.client_name,
-        "from": { "slug": from.workspace.slug, "name": from.workspace.name },
-        "to": { "slug": to.workspace.slug, "name": to.workspace.name },
+        "from": { "slug": from.slug, "name": from.name },
+        "to": { "slug": to.slug, "name": to.name },
     });
-    for workspace_id in [&from.workspace.id, &to.workspace.id] {
+    for workspace_id in [&from.id, &to.id] {
         audit::record(&mut *tx, workspace_id, Some(actor), "connector.rebound", ("connector", id), details.clone())
             .await?;
     }

@@ -34,7 +34,10 @@ pub use clients::{
     AUTH_METHODS, CheckedMetadata, Client, ClientKind, ClientMetadata, Registered, check_metadata, find_client,
     register,
 };
-pub use connectors::{Connector, list as list_connectors, list_in as list_connectors_in, rebind, remove};
+pub use connectors::{
+    Connector, list as list_connectors, list_in as list_connectors_in, move_in as move_connector_in, rebind, remove,
+    remove_in as remove_connector_in,
+};
 pub use device::{
     DeviceAuthorization, DeviceRequest, UserCode, approve_device, deny_device, device_request, poll_device,
     start_device,

@@ -142,7 +142,7 @@ pub async fn add_in(
     .bind(new.headers.names().join(" "))
     .bind(i64::from(new.send_identity))
     .bind(i64::from(new.allow_private))
-    .bind(actor.map(|a| a.user_id.as_str()))
+    .bind(actor.and_then(Actor::person))
     .bind(now)
     .execute(&mut *tx)
     .await

@@ -260,11 +260,16 @@ pub async fn send_test(db: &Db, actor: &Actor, slug: &str, endpoint_id: &str) ->
 /// Sends a delivery again: a new delivery of the same event and body.
 pub async fn redeliver(db: &Db, actor: &Actor, slug: &str, delivery_id: &str) -> CoreResult<String> {
     let m = admin_of(db, &actor.user_id, slug).await?;
+    redeliver_in(db, &m.workspace.id, delivery_id).await
+}
+
+/// Sends a delivery of the workspace again, without a role check (the management API).
+pub async fn redeliver_in(db: &Db, workspace_id: &str, delivery_id: &str) -> CoreResult<String> {
     let row = sqlx::query(
         "SELECT endpoint_id, event_id, event_type, payload FROM webhook_deliveries WHERE id = $1 AND workspace_id = $2",
     )
     .bind(delivery_id)
-    .bind(&m.workspace.id)
+    .bind(workspace_id)
     .fetch_optional(db.pool())
     .await?
     .ok_or(CoreError::NotFound)?;
@@ -272,7 +277,7 @@ pub async fn redeliver(db: &Db, actor: &Actor, slug: &str, delivery_id: &str) ->
     let id = insert(
         &mut tx,
         &row.try_get::<String, _>("endpoint_id")?,
-        &m.workspace.id,
+        workspace_id,
         &row.try_get::<String, _>("event_id")?,
         &row.try_get::<String, _>("event_type")?,
         &row.try_get::<String, _>("payload")?,
@@ -284,7 +289,7 @@ pub async fn redeliver(db: &Db, actor: &Actor, slug: &str, delivery_id: &str) ->
 }
 
 /// The newest deliveries of an endpoint, for callers that have already checked the workspace.
-pub(crate) async fn deliveries_of(db: &Db, endpoint_id: &str, limit: i64) -> CoreResult<Vec<Delivery>> {
+pub async fn deliveries_of(db: &Db, endpoint_id: &str, limit: i64) -> CoreResult<Vec<Delivery>> {
     let rows = sqlx::query(
         "SELECT id, event_id, event_type, status, attempts, last_status_code, last_error, created_at, next_attempt_at, delivered_at
          FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",

@@ -11,7 +11,7 @@ mod notices;
 pub mod signing;
 
 pub use address::{WebhookUrl, rules as address_rules};
-pub use deliveries::{Delivery, Due, claim_due, fan_out, record_attempt, redeliver, send_test};
+pub use deliveries::{Delivery, Due, claim_due, deliveries_of, fan_out, record_attempt, redeliver, redeliver_in, send_test};
 pub use notices::{notify_expiring_keys, notify_usage_thresholds, set_usage_threshold, usage_threshold};
 
 use serde::{Deserialize, Serialize};
@@ -114,6 +114,19 @@ pub async fn create(
     allow_private: bool,
 ) -> CoreResult<Endpoint> {
     let m = admin_of(db, &actor.user_id, slug).await?;
+    create_in(db, &m.workspace.id, actor, url, description, events, allow_private).await
+}
+
+/// Adds an endpoint without a role check (the management API).
+pub async fn create_in(
+    db: &Db,
+    workspace_id: &str,
+    actor: &Actor,
+    url: &str,
+    description: &str,
+    events: &[String],
+    allow_private: bool,
+) -> CoreResult<Endpoint> {
     let url = WebhookUrl::parse(url)?;
     let events = parse_events(events)?;
     let description = description.trim();
@@ -135,18 +148,18 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&endpoint.id)
-    .bind(&m.workspace.id)
+    .bind(workspace_id)
     .bind(&endpoint.url)
     .bind(&endpoint.description)
     .bind(endpoint.events.join(" "))
     .bind(&endpoint.secret)
-    .bind(&actor.user_id)
+    .bind(actor.person())
     .bind(endpoint.created_at)
     .execute(db.pool())
     .await?;
     audit::record(
         db.pool(),
-        &m.workspace.id,
+        workspace_id,
         Some(actor),
         "webhook.created",
         ("webhook", &endpoint.id),
@@ -160,10 +173,15 @@ pub async fn create(
 /// `deliveries` deliveries.
 pub async fn list(db: &Db, user_id: &str, slug: &str, deliveries: i64) -> CoreResult<Vec<(Endpoint, Vec<Delivery>)>> {
     let m = admin_of(db, user_id, slug).await?;
+    list_in(db, &m.workspace.id, deliveries).await
+}
+
+/// The same without a role check (the management API).
+pub async fn list_in(db: &Db, workspace_id: &str, deliveries: i64) -> CoreResult<Vec<(Endpoint, Vec<Delivery>)>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM webhook_endpoints WHERE workspace_id = $1 ORDER BY created_at, id"
     ))
-    .bind(&m.workspace.id)
+    .bind(workspace_id)
     .fetch_all(db.pool())
     .await?;
     let mut listed = Vec::with_capacity(rows.len());
@@ -175,7 +193,8 @@ pub async fn list(db: &Db, user_id: &str, slug: &str, deliveries: i64) -> CoreRe
     Ok(listed)
 }
 
-pub(crate) async fn get_in(db: &Db, workspace_id: &str, id: &str) -> CoreResult<Endpoint> {
+/// One endpoint of the workspace (no role check).
+pub async fn get_in(db: &Db, workspace_id: &str, id: &str) -> CoreResult<Endpoint> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"))
         .bind(workspace_id)
         .bind(id)
@@ -188,15 +207,20 @@ pub(crate) async fn get_in(db: &Db, workspace_id: &str, id: &str) -> CoreResult<
 /// Deletes an endpoint and its pending deliveries.
 pub async fn delete(db: &Db, actor: &Actor, slug: &str, id: &str) -> CoreResult<()> {
     let m = admin_of(db, &actor.user_id, slug).await?;
-    let endpoint = get_in(db, &m.workspace.id, id).await?;
+    delete_in(db, &m.workspace.id, actor, id).await
+}
+
+/// Deletes an endpoint without a role check (the management API).
+pub async fn delete_in(db: &Db, workspace_id: &str, actor: &Actor, id: &str) -> CoreResult<()> {
+    let endpoint = get_in(db, workspace_id, id).await?;
     sqlx::query("DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2")
-        .bind(&m.workspace.id)
+        .bind(workspace_id)
         .bind(id)
         .execute(db.pool())
         .await?;
     audit::record(
         db.pool(),
-        &m.workspace.id,
+        workspace_id,
         Some(actor),
         "webhook.deleted",
         ("webhook", id),
@@ -208,7 +232,12 @@ pub async fn delete(db: &Db, actor: &Actor, slug: &str, id: &str) -> CoreResult<
 /// A new secret; the old one keeps signing (as a second `v1`) for [`SECRET_OVERLAP`].
 pub async fn roll_secret(db: &Db, actor: &Actor, slug: &str, id: &str) -> CoreResult<Endpoint> {
     let m = admin_of(db, &actor.user_id, slug).await?;
-    get_in(db, &m.workspace.id, id).await?;
+    roll_secret_in(db, &m.workspace.id, actor, id).await
+}
+
+/// Rolls an endpoint's secret without a role check (the management API).
+pub async fn roll_secret_in(db: &Db, workspace_id: &str, actor: &Actor, id: &str) -> CoreResult<Endpoint> {
+    get_in(db, workspace_id, id).await?;
     let now = now_ms();
     sqlx::query(
         "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $1, secret = $2
@@ -216,18 +245,18 @@ pub async fn roll_secret(db: &Db, actor: &Actor, slug: &str, id: &str) -> CoreRe
     )
     .bind(now + SECRET_OVERLAP)
     .bind(new_secret())
-    .bind(&m.workspace.id)
+    .bind(workspace_id)
     .bind(id)
     .execute(db.pool())
     .await?;
     audit::record(
         db.pool(),
-        &m.workspace.id,
+        workspace_id,
         Some(actor),
         "webhook.secret_rolled",
         ("webhook", id),
         serde_json::json!({}),
     )
     .await?;
-    get_in(db, &m.workspace.id, id).await
+    get_in(db, workspace_id, id).await
 }

@@ -141,6 +141,16 @@ pub async fn find_by_slug(db: &Db, slug: &str) -> CoreResult<Workspace> {
     workspace_from_row(&row)
 }
 
+/// The workspace with this id (no membership check).
+pub async fn find_by_id(db: &Db, id: &str) -> CoreResult<Workspace> {
+    let row = sqlx::query("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    workspace_from_row(&row)
+}
+
 /// The user's first workspace (the one to land in after sign-in), if they have any.
 pub async fn default_for_user(db: &Db, user_id: &str) -> CoreResult<Option<Workspace>> {
     let row = sqlx::query(
@@ -173,7 +183,8 @@ pub async fn list_members(db: &Db, actor_id: &str, slug: &str) -> CoreResult<Vec
     members_of(db, &m.workspace.id).await
 }
 
-async fn members_of(db: &Db, workspace_id: &str) -> CoreResult<Vec<Member>> {
+/// The members of a workspace (no membership check).
+pub async fn members_of(db: &Db, workspace_id: &str) -> CoreResult<Vec<Member>> {
     let rows = sqlx::query(
         "SELECT u.id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.workspace_id = $1 ORDER BY m.created_at, u.email",
@@ -197,12 +208,17 @@ async fn members_of(db: &Db, workspace_id: &str) -> CoreResult<Vec<Member>> {
 pub async fn add_member(db: &Db, actor_id: &str, slug: &str, email: &Email, role: Role) -> CoreResult<Member> {
     let m = membership(db, actor_id, slug).await?;
     m.role.require_owner("add members")?;
+    add_member_in(db, &m.workspace.id, email, role).await
+}
+
+/// Adds an existing account to the workspace, without a role check (the management API).
+pub async fn add_member_in(db: &Db, workspace_id: &str, email: &Email, role: Role) -> CoreResult<Member> {
     let user = accounts::find_user_by_email(db, email).await?.ok_or_else(|| {
         CoreError::invalid("email", "No account uses this email yet. Ask them to sign up first, then add them.")
     })?;
     let now = now_ms();
     sqlx::query("INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&m.workspace.id)
+        .bind(workspace_id)
         .bind(&user.id)
         .bind(role.as_str())
         .bind(now)
@@ -216,21 +232,26 @@ pub async fn add_member(db: &Db, actor_id: &str, slug: &str, email: &Email, role
 pub async fn change_role(db: &Db, actor_id: &str, slug: &str, user_id: &str, role: Role) -> CoreResult<()> {
     let m = membership(db, actor_id, slug).await?;
     m.role.require_owner("change roles")?;
+    change_role_in(db, &m.workspace.id, user_id, role).await
+}
+
+/// Changes a member's role without a role check (the management API).
+pub async fn change_role_in(db: &Db, workspace_id: &str, user_id: &str, role: Role) -> CoreResult<()> {
     let mut tx = db.pool().begin().await?;
-    let current = role_in_tx(&mut tx, &m.workspace.id, user_id).await?;
-    if current == Role::Owner && role != Role::Owner && owner_count(&mut tx, &m.workspace.id).await? <= 1 {
+    let current = role_in_tx(&mut tx, workspace_id, user_id).await?;
+    if current == Role::Owner && role != Role::Owner && owner_count(&mut tx, workspace_id).await? <= 1 {
         return Err(CoreError::Conflict(
             "This is the workspace's last owner. Make someone else an owner first.".into(),
         ));
     }
     sqlx::query("UPDATE memberships SET role = $1 WHERE workspace_id = $2 AND user_id = $3")
         .bind(role.as_str())
-        .bind(&m.workspace.id)
+        .bind(workspace_id)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    db.access_changed(&m.workspace.id);
+    db.access_changed(workspace_id);
     Ok(())
 }
 
@@ -240,19 +261,24 @@ pub async fn remove_member(db: &Db, actor_id: &str, slug: &str, user_id: &str) -
     if actor_id != user_id {
         m.role.require_owner("remove members")?;
     }
+    remove_member_in(db, &m.workspace.id, user_id).await
+}
+
+/// Removes a member without a role check (the management API). The last owner stays.
+pub async fn remove_member_in(db: &Db, workspace_id: &str, user_id: &str) -> CoreResult<()> {
     let mut tx = db.pool().begin().await?;
-    let current = role_in_tx(&mut tx, &m.workspace.id, user_id).await?;
-    if current == Role::Owner && owner_count(&mut tx, &m.workspace.id).await? <= 1 {
+    let current = role_in_tx(&mut tx, workspace_id, user_id).await?;
+    if current == Role::Owner && owner_count(&mut tx, workspace_id).await? <= 1 {
         return Err(CoreError::Conflict("The last owner cannot leave. Make someone else an owner first.".into()));
     }
     sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-        .bind(&m.workspace.id)
+        .bind(workspace_id)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
     // The member's connectors stop working here (their approver is gone).
-    db.access_changed(&m.workspace.id);
+    db.access_changed(workspace_id);
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use gatehouse_core::{
     CoreError, Db,
     clock::now_ms,
     keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
+    net::Networks,
     scopes::ScopeSet,
     servers::ServerAccess,
 };
@@ -56,6 +57,10 @@ pub struct KeyCreateArgs {
     /// all, now and later. Without it the key reaches no upstream server.
     #[arg(long)]
     pub servers: Option<String>,
+    /// Networks the key may be used from: comma-separated addresses or CIDR ranges
+    /// (203.0.113.0/24,2001:db8::/32). Without it, anywhere.
+    #[arg(long)]
+    pub allow_ips: Option<String>,
 }
 
 pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
@@ -75,6 +80,10 @@ pub async fn key(db: &Db, command: KeyCommand) -> anyhow::Result<()> {
                 resources: args.resources.as_deref().map(|r| r.split(',').map(|s| s.trim().to_owned()).collect()),
                 rate_limit_per_minute: args.rate_limit,
                 servers: ServerAccess::parse(args.servers.as_deref().unwrap_or_default()).map_err(explain)?,
+                allowed_ips: Some(
+                    Networks::parse("--allow-ips", &[args.allow_ips.as_deref().unwrap_or_default()])
+                        .map_err(explain)?,
+                ),
             };
             let (key, token) = keys::create_in(db, &ws.id, None, new).await.map_err(explain)?;
             eprintln!("created key {} ({}) in {}; it is shown once, below:", key.id, key.name, ws.slug);

@@ -1,12 +1,14 @@
-//! Admin subcommands for scripts: users and workspaces here; keys, the server key and the signing
-//! keys in their own modules. Output is plain text; where a command creates a secret, it is alone
+//! Admin subcommands for scripts: users and workspaces here; API keys, management keys, upstream
+//! servers, the server key and the signing keys in their own modules. Output is plain text; where a command creates a secret, it is alone
 //! on stdout's last line.
 
 mod keys;
+mod management;
 mod secrets;
 mod servers;
 
 pub use keys::{KeyCommand, KeyCreateArgs, key};
+pub use management::{AdminKeyCommand, AdminKeyCreateArgs, admin_key};
 pub use secrets::{SecretKeyCommand, SigningKeyCommand, secret_key, signing_key};
 pub use servers::{ServerAddArgs, ServerCommand, server};
 

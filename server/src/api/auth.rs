@@ -16,9 +16,10 @@ impl FromRequestParts<AppState> for ApiKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        let client = gatehouse_core::net::ClientAddr::of(&parts.extensions);
         let principal = state
             .keys
-            .verify_header(header)
+            .verify_header(header, client)
             .await
             .map_err(|f| super::error::auth_error(f, &state.config.public_url))?;
         Ok(ApiKey(principal))

@@ -5,7 +5,7 @@ use axum::{
     Json,
     response::{IntoResponse, Response},
 };
-use gatehouse_core::keys::AuthFailure;
+use gatehouse_core::{CoreError, keys::AuthFailure};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
@@ -32,6 +32,74 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// An error of the caller's request, with its status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, next_action: &str) -> Self {
+        ApiError { status, code, message: message.into(), next_action: next_action.to_owned(), headers: Vec::new() }
+    }
+
+    /// 400 `INVALID_REQUEST`: the request could not be read (its JSON, its query).
+    pub fn invalid_request(message: impl Into<String>, next_action: &str) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message, next_action)
+    }
+
+    /// 413 `BODY_TOO_LARGE`.
+    pub fn too_large(limit_bytes: usize) -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            format!("The request body is larger than this endpoint accepts ({} KiB).", limit_bytes / 1024),
+            "Send a smaller body.",
+        )
+    }
+}
+
+/// A domain error as an API error: the one mapping of [`CoreError`] to HTTP for the `/v1` API.
+/// Details of database and internal errors go to the log, never to the client.
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        match err {
+            CoreError::Invalid { field, message } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_ARGUMENT",
+                format!("{field}: {message}"),
+                "Fix the named field and send the request again.",
+            ),
+            CoreError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "No such thing in this workspace.",
+                "Check the id; list the collection to find it.",
+            ),
+            CoreError::Forbidden(m) => {
+                ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", m, "Ask an owner of the workspace.")
+            }
+            CoreError::Conflict(m) => {
+                ApiError::new(StatusCode::CONFLICT, "CONFLICT", m, "Read the current state and act on that.")
+            }
+            CoreError::Throttled { retry_after_secs } => {
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RATE_LIMITED",
+                    "Too many requests.",
+                    "Wait for the Retry-After seconds, then retry.",
+                );
+                e.headers.push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1))));
+                e
+            }
+            other => {
+                tracing::error!(error = %other, "API request failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    "Something went wrong on our side.",
+                    "Retry in a moment; if it persists, the Gatehouse operator should read the server log.",
+                )
+            }
+        }
+    }
+}
+
 impl From<AuthFailure> for ApiError {
     fn from(failure: AuthFailure) -> Self {
         auth_error(failure, "")
@@ -50,6 +118,7 @@ pub fn auth_error_for(failure: AuthFailure, public_url: &str, path: &str) -> Api
     let status = match &failure {
         AuthFailure::Revoked { .. } => StatusCode::GONE,
         AuthFailure::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AuthFailure::AddressNotAllowed { .. } => StatusCode::FORBIDDEN,
         AuthFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNAUTHORIZED,
     };

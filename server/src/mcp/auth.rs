@@ -27,7 +27,8 @@ pub async fn require_bearer(State(state): State<AppState>, mut request: Request,
     let path = request.uri().path().trim_end_matches('/').to_owned();
     let resource = format!("{}{path}", state.config.public_url);
     let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    match state.keys.verify_header_for(header, Some(&resource)).await {
+    let client = gatehouse_core::net::ClientAddr::of(request.extensions());
+    match state.keys.verify_header_for(header, Some(&resource), client).await {
         Ok(principal) => {
             // An `Arc<Principal>`: what the tools and the gateway read (`.get::<Arc<Principal>>()`).
             request.extensions_mut().insert(principal);
