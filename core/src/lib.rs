@@ -28,6 +28,7 @@ pub mod signing;
 #[cfg(test)]
 mod testing;
 pub mod usage;
+pub mod watch;
 pub mod webhooks;
 pub mod workspaces;
 

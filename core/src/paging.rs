@@ -34,7 +34,8 @@ impl Seek {
 
     /// A cursor a client sent back, for a page of `workspace_id`.
     pub fn decode(text: &str, workspace_id: &str) -> CoreResult<Seek> {
-        let unknown = || CoreError::invalid("cursor", "Unknown cursor: send back the next_cursor of the previous page.");
+        let unknown =
+            || CoreError::invalid("cursor", "Unknown cursor: send back the next_cursor of the previous page.");
         let bytes = URL_SAFE_NO_PAD.decode(text.trim().as_bytes()).map_err(|_| unknown())?;
         let wire: SeekWire = serde_json::from_slice(&bytes).map_err(|_| unknown())?;
         if wire.w != workspace_id {

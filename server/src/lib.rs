@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod gateway;
 pub mod health;
+pub mod manage;
 pub mod mcp;
 pub mod memory;
 pub mod middleware;

@@ -48,6 +48,7 @@ pub struct Server {
     public_url: String,
     db: Db,
     keys: KeyVerifier,
+    management: gatehouse_core::management::ManagementVerifier,
     usage: Arc<UsageRecorder>,
     cleanup: CleanupPolicy,
     webhooks_allow_private: bool,
@@ -75,6 +76,11 @@ impl Server {
         &self.keys
     }
 
+    /// The last-used times noted in memory: keys', connectors' and management keys'.
+    fn last_used(&self) -> Vec<Arc<gatehouse_core::keys::LastUsed>> {
+        vec![self.keys.last_used.clone(), self.keys.connector_last_used.clone(), self.management.last_used.clone()]
+    }
+
     /// The whole application as a service, for driving it without a socket (the fuzz targets).
     pub fn router(&self) -> Router {
         self.router.clone()
@@ -89,7 +95,8 @@ impl Server {
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         // Changes made by other processes, for the credential and registry caches.
         let feed = tokio::spawn(gatehouse_core::changes::feed::run(self.db.clone()));
-        let flusher = tokio::spawn(flush_in_batches(self.keys.clone(), self.usage.clone(), self.db.clone()));
+        let last_used = self.last_used();
+        let flusher = tokio::spawn(flush_in_batches(last_used.clone(), self.usage.clone(), self.db.clone()));
         let cleaner = tokio::spawn(housekeeping(self.db.clone(), self.cleanup, self.signer.clone()));
         let health = tokio::spawn(crate::gateway::health::run(self.db.clone(), self.upstreams.clone()));
         let webhooks = tokio::spawn(crate::webhook_worker::run(
@@ -108,7 +115,7 @@ impl Server {
         // Deliveries in flight keep their lock for a minute, then are sent again.
         webhooks.abort();
         // What was noted after the last periodic flush.
-        for last_used in [&self.keys.last_used, &self.keys.connector_last_used] {
+        for last_used in last_used {
             if let Err(e) = last_used.flush(&self.db).await {
                 tracing::warn!(error = %e, "could not write last-used times at shutdown");
             }
@@ -158,6 +165,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
     let keys = KeyVerifier::new(db.clone())
         .with_oauth_resource(&oauth::mcp_resource(&public_url))
         .with_rate_limiter(limits.clone());
+    let management = gatehouse_core::management::ManagementVerifier::new(db.clone(), limits.clone());
     let usage = Arc::new(if config.usage_recording { UsageRecorder::default() } else { UsageRecorder::off() });
     if !config.usage_recording {
         tracing::warn!("usage recording is off (GATEHOUSE_USAGE_RECORDING=false): MCP calls are not counted");
@@ -186,6 +194,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         db: db.clone(),
         config: Arc::new(config),
         keys: keys.clone(),
+        management: management.clone(),
         usage: usage.clone(),
         oauth_limits: limits,
         signer: signer.clone(),
@@ -200,6 +209,7 @@ pub async fn build_server(mut config: Config) -> anyhow::Result<Server> {
         public_url,
         db,
         keys,
+        management,
         usage,
         cleanup,
         webhooks_allow_private,
@@ -266,7 +276,7 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(crate::api::router())
+        .merge(crate::manage::router(&state))
         .merge(crate::oauth::router())
         .merge(crate::mcp::router(&state))
         // The wasm, JS and CSS; a release build's brotli/gzip copies are sent as they are.
@@ -290,18 +300,19 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
                 .layer(client_address)
                 // Brotli or gzip for pages, CSS, JS and the wasm (1.4 MB optimised, far less compressed).
                 .layer(CompressionLayer::new())
+                .layer(middleware::from_fn(mw::typed_limits::typed_body_limit))
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
         )
 }
 
 /// Writes keys' last-used times and usage counts every few seconds (the request path only notes
 /// them in memory).
-async fn flush_in_batches(keys: KeyVerifier, usage: Arc<UsageRecorder>, db: Db) {
+async fn flush_in_batches(last_used: Vec<Arc<gatehouse_core::keys::LastUsed>>, usage: Arc<UsageRecorder>, db: Db) {
     let mut every = tokio::time::interval(FLUSH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        for last_used in [&keys.last_used, &keys.connector_last_used] {
+        for last_used in &last_used {
             if let Err(e) = last_used.flush(&db).await {
                 tracing::warn!(error = %e, "could not write last-used times; will retry");
             }
@@ -326,6 +337,9 @@ async fn housekeeping(db: Db, policy: CleanupPolicy, signer: Signer) {
         }
         if let Err(e) = gatehouse_core::usage::roll_up(&db, gatehouse_core::clock::now_ms()).await {
             tracing::warn!(error = %e, "could not roll up usage; will retry");
+        }
+        if let Err(e) = gatehouse_core::management::idempotency::sweep(&db, gatehouse_core::clock::now_ms()).await {
+            tracing::warn!(error = %e, "could not remove old idempotency answers; will retry");
         }
         if let Err(e) = signer.rotate_if_due().await {
             tracing::warn!(error = %e, "could not rotate the signing key; will retry");

@@ -11,6 +11,7 @@ use gatehouse_app::ServerContext;
 use gatehouse_core::{
     Db,
     keys::{KeyVerifier, RateLimiter},
+    management::ManagementVerifier,
     oauth::{ClientDirectory, IdTokens},
     secrets::Keyring,
     signing::Signer,
@@ -51,6 +52,8 @@ pub struct Shared {
     pub db: Db,
     pub config: std::sync::Arc<Config>,
     pub keys: KeyVerifier,
+    /// The management API's keys (`sk_live_…`).
+    pub management: ManagementVerifier,
     /// MCP calls counted in memory, written in batches.
     pub usage: std::sync::Arc<UsageRecorder>,
     /// The rate limiter of keys and connectors, also holding the per-address and per-client limits

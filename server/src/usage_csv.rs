@@ -58,12 +58,7 @@ pub async fn usage_csv(
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.");
         }
     };
-    let mut csv = String::from("period_start_utc,calls,errors,p50_ms_at_most,p95_ms_at_most\n");
-    for p in &report.points {
-        let s = &p.summary;
-        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        csv.push_str(&format!("{},{},{},{},{}\n", iso(p.at), s.calls, s.errors, opt(s.p50_ms), opt(s.p95_ms)));
-    }
+    let csv = csv_of(&report);
     let filename = format!("attachment; filename=\"usage-{}-{}-{label}.csv\"", m.workspace.slug, env.as_str());
     (
         [
@@ -74,6 +69,17 @@ pub async fn usage_csv(
         csv,
     )
         .into_response()
+}
+
+/// The report's chart as CSV: one line per step.
+pub fn csv_of(report: &usage::Report) -> String {
+    let mut csv = String::from("period_start_utc,calls,errors,p50_ms_at_most,p95_ms_at_most\n");
+    for p in &report.points {
+        let s = &p.summary;
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        csv.push_str(&format!("{},{},{},{},{}\n", iso(p.at), s.calls, s.errors, opt(s.p50_ms), opt(s.p95_ms)));
+    }
+    csv
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.

@@ -72,6 +72,19 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
         "webhook.deleted" => format!("Deleted webhook endpoint {}", text("url")),
         "webhook.secret_rolled" => "Rolled a webhook signing secret".to_owned(),
         "signin.failed" => "Failed sign-in (wrong password)".to_owned(),
+        "management_key.created" => format!("Created management key \u{201c}{}\u{201d}", text("name")),
+        "management_key.revoked" => format!("Revoked management key \u{201c}{}\u{201d}", text("name")),
+        "key.new_network" => {
+            format!("\u{201c}{}\u{201d} was used from a new network, {}", text("name"), text("network"))
+        }
+        "key.error_spike" => format!(
+            "{} of \u{201c}{}\u{201d}\u{2019}s {} calls failed in {} minutes",
+            details.get("errors").and_then(|v| v.as_i64()).unwrap_or_default(),
+            text("name"),
+            details.get("calls").and_then(|v| v.as_i64()).unwrap_or_default(),
+            details.get("window_minutes").and_then(|v| v.as_i64()).unwrap_or_default()
+        ),
+        "key.leaked" => format!("\u{201c}{}\u{201d} was reported as found in public and revoked", text("name")),
         other => other.to_owned(),
     }
 }

@@ -145,7 +145,7 @@ pub async fn seek_in(
          ORDER BY k.created_at DESC, k.id LIMIT $10"
     );
     let name = query.name.trim().to_lowercase();
-    let pattern = format!("%{}%", name.replace('\\', "").replace('%', "").replace('_', ""));
+    let pattern = format!("%{}%", name.replace(['\\', '%', '_'], ""));
     let (after_id, after_at) = after.map_or((String::new(), 0), |s| (s.id.clone(), s.at));
     let params = [
         workspace_id.into(),

@@ -154,6 +154,16 @@ pub async fn list(db: &Db, user_id: &str, slug: &str) -> CoreResult<Vec<Manageme
     rows.iter().map(from_row).collect()
 }
 
+/// The person who made a management key; `None` for one made from the command line.
+pub async fn creator_of(db: &Db, key_id: &str) -> CoreResult<Option<String>> {
+    let row = sqlx::query("SELECT created_by FROM management_keys WHERE id = $1")
+        .bind(key_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    Ok(row.try_get("created_by")?)
+}
+
 async fn get_in(db: &Db, workspace_id: &str, id: &str) -> CoreResult<ManagementKey> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM management_keys k LEFT JOIN users u ON u.id = k.created_by

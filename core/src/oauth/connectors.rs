@@ -124,7 +124,6 @@ pub async fn move_in(
     move_between(db, actor, &from, &to.workspace, id).await
 }
 
-
 /// Moves a connector to another workspace. The actor must be an admin of both, and the person
 /// who approved the connection a member of the new one (a connection never reaches a workspace
 /// its owner cannot see).

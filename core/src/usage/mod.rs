@@ -130,6 +130,8 @@ pub(crate) fn add_on_conflict(table: &str, time_column: &str) -> String {
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
     pending: Mutex<HashMap<Bucket, Counts>>,
+    /// The addresses credentials are used from (`watch`).
+    addresses: crate::watch::AddressBook,
     /// Set when the operator turned recording off (for benchmarks or by choice): calls are not noted.
     off: bool,
 }
@@ -162,11 +164,29 @@ impl UsageRecorder {
         counts.histogram[bucket_of(call.latency_ms)] += 1;
     }
 
-    /// Adds what was noted to the database; on failure the counts are kept for the next try.
+    /// Notes the address a credential was used from. Never touches the database.
+    pub fn note_address(&self, workspace_id: &str, caller: &str, address: std::net::IpAddr, at: Millis) {
+        if !self.off {
+            self.addresses.note(workspace_id, caller, address, at);
+        }
+    }
+
+    /// Adds what was noted to the database (counts, then addresses), then sends the alerts they
+    /// call for (`watch`); on failure what was noted is kept for the next try.
     pub async fn flush(&self, db: &Db) -> CoreResult<usize> {
+        let (written, failing) = self.flush_counts(db).await?;
+        let now = crate::clock::now_ms();
+        let new_networks = self.addresses.flush(db).await?;
+        crate::watch::new_networks(db, &new_networks, now).await?;
+        crate::watch::error_spikes(db, &failing, now).await?;
+        Ok(written)
+    }
+
+    /// Writes the counts; returns how many rows, and the credentials that had failing calls.
+    async fn flush_counts(&self, db: &Db) -> CoreResult<(usize, Vec<(String, String)>)> {
         let mut batch: Vec<(Bucket, Counts)> = self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
         if batch.is_empty() {
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         // Rows in one order in every process: two processes flushing the same minute's rows in
         // their own (hash) orders deadlock on PostgreSQL.
@@ -199,6 +219,13 @@ impl UsageRecorder {
             }
             return Err(e.into());
         }
-        Ok(batch.len())
+        let mut failing: Vec<(String, String)> = batch
+            .iter()
+            .filter(|(b, _)| b.outcome != "ok")
+            .map(|(b, _)| (b.workspace_id.clone(), b.caller.clone()))
+            .collect();
+        failing.sort();
+        failing.dedup();
+        Ok((batch.len(), failing))
     }
 }

@@ -11,7 +11,9 @@ mod notices;
 pub mod signing;
 
 pub use address::{WebhookUrl, rules as address_rules};
-pub use deliveries::{Delivery, Due, claim_due, deliveries_of, fan_out, record_attempt, redeliver, redeliver_in, send_test};
+pub use deliveries::{
+    Delivery, Due, claim_due, deliveries_of, fan_out, record_attempt, redeliver, redeliver_in, send_test,
+};
 pub use notices::{notify_expiring_keys, notify_usage_thresholds, set_usage_threshold, usage_threshold};
 
 use serde::{Deserialize, Serialize};
@@ -27,10 +29,13 @@ use crate::{
 };
 
 /// The events an endpoint can subscribe to, with what they mean.
-pub const EVENTS: [(&str, &str); 9] = [
+pub const EVENTS: [(&str, &str); 12] = [
     ("key.created", "An API key was created"),
     ("key.revoked", "An API key was revoked"),
     ("key.expiring", "An API key stops working in 7 days (and again 1 day before)"),
+    ("key.new_network", "A key or connector was used from a network it had not used before"),
+    ("key.error_spike", "More of a key's or connector's calls failed than the workspace's alert allows"),
+    ("key.leaked", "A key was reported as found in public, and revoked"),
     ("connector.approved", "An app or device was connected"),
     ("connector.removed", "A connector was removed"),
     ("connector.rebound", "A connector was moved to another workspace"),

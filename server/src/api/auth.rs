@@ -22,6 +22,14 @@ impl FromRequestParts<AppState> for ApiKey {
             .verify_header(header, client)
             .await
             .map_err(|f| super::error::auth_error(f, &state.config.public_url))?;
+        if let Some(ip) = client {
+            state.usage.note_address(
+                &principal.workspace_id,
+                &principal.caller_id,
+                ip,
+                gatehouse_core::clock::now_ms(),
+            );
+        }
         Ok(ApiKey(principal))
     }
 }

@@ -63,13 +63,17 @@ fn from_core(err: CoreError) -> ApiError {
     ApiError { status, code, message, next_action: next.into(), headers: Vec::new() }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ClaimBody {
     /// Seconds to wait for a queued run, 0 to 20 (default 10).
     pub wait_seconds: Option<u64>,
 }
 
 /// `POST /v1/runs/claim`: the oldest queued run, now running; 204 when none arrives in time.
+#[utoipa::path(post, operation_id = "run_claim", path = "/v1/runs/claim", tag = "runner", request_body(content = Option<ClaimBody>),
+    security(("api_key" = ["runs:execute"])),
+    responses((status = 200, description = "The run, now running", body = Object), (status = 204, description = "No run arrived in time"),
+              (status = "4XX", description = "An error: {code, message, next_action}", body = crate::manage::ErrorBody)))]
 pub async fn claim(
     State(state): State<AppState>,
     ApiKey(p): ApiKey,
@@ -83,7 +87,7 @@ pub async fn claim(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EventBody {
     /// `progress`, `log`, or another short word.
     pub kind: String,
@@ -91,6 +95,10 @@ pub struct EventBody {
 }
 
 /// `POST /v1/runs/{id}/events`: a progress or log line for a running run.
+#[utoipa::path(post, operation_id = "run_event", path = "/v1/runs/{id}/events", tag = "runner", request_body = EventBody,
+    params(("id" = String, Path, description = "The run's id")),
+    security(("api_key" = ["runs:execute"])),
+    responses((status = 201, description = "The event", body = Object), (status = "4XX", description = "An error: {code, message, next_action}", body = crate::manage::ErrorBody)))]
 pub async fn event(
     State(state): State<AppState>,
     ApiKey(p): ApiKey,
@@ -102,13 +110,18 @@ pub async fn event(
     Ok((StatusCode::CREATED, Json(json!(event))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CompleteBody {
+    #[schema(value_type = Option<Object>)]
     pub output: Option<Value>,
     pub error: Option<String>,
 }
 
 /// `POST /v1/runs/{id}/complete`: `{"output": …}` (succeeded) or `{"error": "…"}` (failed).
+#[utoipa::path(post, operation_id = "run_complete", path = "/v1/runs/{id}/complete", tag = "runner", request_body = CompleteBody,
+    params(("id" = String, Path, description = "The run's id")),
+    security(("api_key" = ["runs:execute"])),
+    responses((status = 200, description = "The run", body = Object), (status = "4XX", description = "An error: {code, message, next_action}", body = crate::manage::ErrorBody)))]
 pub async fn complete(
     State(state): State<AppState>,
     ApiKey(p): ApiKey,

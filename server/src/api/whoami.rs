@@ -25,6 +25,10 @@ pub fn describe(p: &Principal) -> Value {
     })
 }
 
+/// Who the presented API key or OAuth access token is.
+#[utoipa::path(get, operation_id = "whoami", path = "/v1/whoami", tag = "runner", security(("api_key" = [])),
+    responses((status = 200, description = "The caller's workspace, environment, scopes, and key or connector", body = Object),
+              (status = "4XX", description = "An error: {code, message, next_action}", body = crate::manage::ErrorBody)))]
 pub async fn whoami(ApiKey(p): ApiKey) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], Json(describe(&p)))
 }

@@ -5,3 +5,4 @@ pub mod client_address;
 pub mod origin;
 pub mod security_headers;
 pub mod server_fn_errors;
+pub mod typed_limits;

@@ -14,6 +14,7 @@ mod helpers;
 mod instances;
 mod keys;
 mod logs;
+mod management;
 mod mcp;
 mod mcp_revision;
 mod oauth;

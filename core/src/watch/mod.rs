@@ -1,0 +1,12 @@
+//! Watching how keys are used: where each key and connector is used from (`addresses`), the
+//! alerts when that or its error rate changes (`alerts`), and reports of keys found in public
+//! (`leaked`).
+
+mod addresses;
+mod alerts;
+mod leaked;
+
+pub use addresses::{AddressBook, CredentialAddress, addresses_of};
+pub use alerts::{ErrorSpike, NEW_NETWORK_GAP, error_spike, set_error_spike};
+pub(crate) use alerts::{error_spikes, new_networks};
+pub use leaked::{LeakReport, MAX_KEYS_PER_REPORT, report_leaked};
