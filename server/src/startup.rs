@@ -36,7 +36,7 @@ use tower_sessions::{
 use crate::{config::Config, health, middleware as mw, sessions::Sessions, state::AppState};
 
 /// Largest request body accepted anywhere (forms and JSON are far smaller).
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How often keys' last-used times and usage counts are written.
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -273,10 +273,11 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), mw::origin::require_same_origin));
 
     let client_address = middleware::from_fn_with_state(state.clone(), mw::client_address::find_client_address);
-    Router::new()
+    // Everything but `/v1` under one body limit; `/v1` has its own limits, answered in its own
+    // error shape (`manage::router`).
+    let limited = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(crate::manage::router(&state))
         .merge(crate::oauth::router())
         .merge(crate::mcp::router(&state))
         // The wasm, JS and CSS; a release build's brotli/gzip copies are sent as they are.
@@ -285,24 +286,22 @@ fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
             ServeDir::new(format!("{}/pkg", state.config.site_root)).precompressed_br().precompressed_gzip(),
         )
         .merge(pages)
-        .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
-                    let request_id =
-                        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-                    // The path only: query strings may carry codes or tokens.
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-                }))
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(middleware::from_fn(mw::security_headers::security_headers))
-                .layer(client_address)
-                // Brotli or gzip for pages, CSS, JS and the wasm (1.4 MB optimised, far less compressed).
-                .layer(CompressionLayer::new())
-                .layer(middleware::from_fn(mw::typed_limits::typed_body_limit))
-                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
-        )
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    Router::new().merge(crate::manage::router(&state)).merge(limited).with_state(state).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
+                let request_id =
+                    request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                // The path only: query strings may carry codes or tokens.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            }))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(middleware::from_fn(mw::security_headers::security_headers))
+            .layer(client_address)
+            // Brotli or gzip for pages, CSS, JS and the wasm (1.4 MB optimised, far less compressed).
+            .layer(CompressionLayer::new()),
+    )
 }
 
 /// Writes keys' last-used times and usage counts every few seconds (the request path only notes

@@ -75,6 +75,13 @@ impl Shared {
         IdTokens { signer: self.signer.clone(), issuer: self.config.public_url.clone() }
     }
 
+    /// Notes where a verified credential was used from (the usage recorder's memory; no I/O).
+    pub fn note_use(&self, principal: &gatehouse_core::keys::Principal, client: Option<std::net::IpAddr>) {
+        if let Some(ip) = client {
+            self.usage.note_address(&principal.workspace_id, &principal.caller_id, ip, gatehouse_core::clock::now_ms());
+        }
+    }
+
     /// What the dashboard's server functions get.
     pub fn server_context(&self) -> ServerContext {
         ServerContext {

@@ -140,12 +140,15 @@ pub async fn seek_in(
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
          WHERE k.workspace_id = $1 AND ($4 = '' OR {STATUS_SQL} = $4) AND ($5 = '' OR k.environment = $5)
-           AND ($6 = '' OR LOWER(k.name) LIKE $7)
+           AND ($6 = '' OR LOWER(k.name) LIKE $7 ESCAPE '!')
            AND ($8 = '' OR k.created_at < $9 OR (k.created_at = $9 AND k.id > $8))
          ORDER BY k.created_at DESC, k.id LIMIT $10"
     );
     let name = query.name.trim().to_lowercase();
-    let pattern = format!("%{}%", name.replace(['\\', '%', '_'], ""));
+    // The name is matched as typed: `%` and `_` in it are escaped, not wildcards.
+    let escaped: String =
+        name.chars().flat_map(|c| if matches!(c, '!' | '%' | '_') { vec!['!', c] } else { vec![c] }).collect();
+    let pattern = format!("%{escaped}%");
     let (after_id, after_at) = after.map_or((String::new(), 0), |s| (s.id.clone(), s.at));
     let params = [
         workspace_id.into(),

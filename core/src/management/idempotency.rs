@@ -9,13 +9,17 @@ use sqlx::Row;
 
 use crate::{
     Db,
-    clock::{HOUR, Millis, now_ms},
+    clock::{HOUR, MINUTE, Millis, now_ms},
     error::{CoreError, CoreResult},
     secrets::Keyring,
 };
 
 /// How long a first answer is kept and given again.
 pub const KEPT_FOR: Millis = 24 * HOUR;
+
+/// A first request that has not finished in this long is taken for lost (its process stopped
+/// mid-way): a retry runs it again instead of being told it is still running for 24 hours.
+pub const ABANDONED_AFTER: Millis = 2 * MINUTE;
 
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_KEY_LEN: usize = 255;
@@ -111,7 +115,17 @@ pub async fn claim(
     let (Some(status), Some(sealed)) =
         (row.try_get::<Option<i64>, _>("status")?, row.try_get::<Option<String>, _>("response")?)
     else {
-        return Ok(Claim::Running);
+        let taken_over = sqlx::query(
+            "UPDATE idempotency_keys SET created_at = $1
+             WHERE workspace_id = $2 AND key = $3 AND status IS NULL AND created_at <= $4",
+        )
+        .bind(now)
+        .bind(workspace_id)
+        .bind(key.as_str())
+        .bind(now - ABANDONED_AFTER)
+        .execute(db.pool())
+        .await?;
+        return Ok(if taken_over.rows_affected() == 1 { Claim::First } else { Claim::Running });
     };
     let body = keyring.open(&context(workspace_id, key), &sealed)?.to_vec();
     Ok(Claim::Replay { status: u16::try_from(status).unwrap_or(500), body })

@@ -43,13 +43,6 @@ pub struct ManagementKey {
     pub last_used_at: Option<Millis>,
 }
 
-impl ManagementKey {
-    /// Whether it works at `now`.
-    pub fn is_active(&self, now: Millis) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
-    }
-}
-
 /// What a new management key is made of.
 #[derive(Debug, Clone)]
 pub struct NewManagementKey {

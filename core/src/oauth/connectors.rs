@@ -90,6 +90,11 @@ pub async fn remove(db: &Db, actor: &Actor, slug: &str, id: &str) -> CoreResult<
     Ok(connector)
 }
 
+/// A live connector of the workspace (no role check).
+pub async fn get_in(db: &Db, workspace_id: &str, id: &str) -> CoreResult<Connector> {
+    find(db, workspace_id, id).await.map(|(connector, _)| connector)
+}
+
 /// Removes a connector without a role check (the management API).
 pub async fn remove_in(db: &Db, workspace_id: &str, actor: &Actor, id: &str) -> CoreResult<Connector> {
     let (connector, _) = find(db, workspace_id, id).await?;

@@ -35,8 +35,8 @@ pub use clients::{
     register,
 };
 pub use connectors::{
-    Connector, list as list_connectors, list_in as list_connectors_in, move_in as move_connector_in, rebind, remove,
-    remove_in as remove_connector_in,
+    Connector, get_in as get_connector_in, list as list_connectors, list_in as list_connectors_in,
+    move_in as move_connector_in, rebind, remove, remove_in as remove_connector_in,
 };
 pub use device::{
     DeviceAuthorization, DeviceRequest, UserCode, approve_device, deny_device, device_request, poll_device,

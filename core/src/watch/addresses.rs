@@ -27,10 +27,11 @@ pub struct CredentialAddress {
     pub calls: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One credential's use from one address, as a row of the batch.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Seen {
     caller: String,
-    address: String,
+    address: IpAddr,
     workspace_id: String,
 }
 
@@ -39,6 +40,14 @@ struct Span {
     first: Millis,
     last: Millis,
     calls: i64,
+}
+
+impl Span {
+    fn add(&mut self, other: Span) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.calls += other.calls;
+    }
 }
 
 /// A first use of a credential from a network it had not used before (and it had been used before).
@@ -50,49 +59,68 @@ pub struct NewNetwork {
     pub network: String,
 }
 
-/// Addresses noted since the last flush.
+/// One credential's uses since the last flush, by address.
+#[derive(Debug)]
+struct Uses {
+    workspace_id: String,
+    by_address: HashMap<IpAddr, Span>,
+}
+
+/// Addresses noted since the last flush, by credential: a call from a credential and address
+/// already noted allocates nothing.
 #[derive(Debug, Default)]
 pub struct AddressBook {
-    pending: Mutex<HashMap<Seen, Span>>,
+    pending: Mutex<HashMap<String, Uses>>,
 }
 
 impl AddressBook {
     /// Notes one use. Never touches the database.
     pub fn note(&self, workspace_id: &str, caller: &str, address: IpAddr, at: Millis) {
-        let seen = Seen {
-            caller: caller.to_owned(),
-            address: canonical(address).to_string(),
-            workspace_id: workspace_id.to_owned(),
-        };
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let span = pending.entry(seen).or_insert(Span { first: at, last: at, calls: 0 });
-        span.first = span.first.min(at);
-        span.last = span.last.max(at);
-        span.calls += 1;
+        let span = Span { first: at, last: at, calls: 1 };
+        Self::add(&mut pending, workspace_id, caller, canonical(address), span);
+    }
+
+    fn add(pending: &mut HashMap<String, Uses>, workspace_id: &str, caller: &str, address: IpAddr, span: Span) {
+        let uses = match pending.get_mut(caller) {
+            Some(uses) => uses,
+            None => pending
+                .entry(caller.to_owned())
+                .or_insert_with(|| Uses { workspace_id: workspace_id.to_owned(), by_address: HashMap::new() }),
+        };
+        match uses.by_address.get_mut(&address) {
+            Some(kept) => kept.add(span),
+            None => {
+                uses.by_address.insert(address, span);
+            }
+        }
     }
 
     /// Writes what was noted; returns the first uses from new networks. On failure what was
     /// noted is kept for the next try.
     pub(crate) async fn flush(&self, db: &Db) -> CoreResult<Vec<NewNetwork>> {
-        let mut batch: Vec<(Seen, Span)> = self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        let drained: Vec<(String, Uses)> = self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        let mut batch: Vec<(Seen, Span)> = drained
+            .into_iter()
+            .flat_map(|(caller, uses)| {
+                uses.by_address.into_iter().map(move |(address, span)| {
+                    (Seen { caller: caller.clone(), address, workspace_id: uses.workspace_id.clone() }, span)
+                })
+            })
+            .collect();
         if batch.is_empty() {
             return Ok(Vec::new());
         }
         // One row order in every process (two processes writing the same rows in their own orders deadlock).
         batch.sort_by(|a, b| a.0.cmp(&b.0));
-        match write(db, &batch).await {
-            Ok(new) => Ok(new),
-            Err(e) => {
-                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-                for (seen, span) in batch {
-                    let kept = pending.entry(seen).or_insert(Span { calls: 0, ..span });
-                    kept.first = kept.first.min(span.first);
-                    kept.last = kept.last.max(span.last);
-                    kept.calls += span.calls;
-                }
-                Err(e)
+        let written = write(db, &batch).await;
+        if written.is_err() {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (seen, span) in batch {
+                Self::add(&mut pending, &seen.workspace_id, &seen.caller, seen.address, span);
             }
         }
+        written
     }
 }
 
@@ -100,7 +128,8 @@ async fn write(db: &Db, batch: &[(Seen, Span)]) -> CoreResult<Vec<NewNetwork>> {
     let mut new = Vec::new();
     let mut tx = db.pool().begin().await?;
     for (seen, span) in batch {
-        let network = address_network(&seen.address);
+        let address = seen.address.to_string();
+        let network = network_of(seen.address);
         let known = sqlx::query(
             "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN network = $2 THEN 1 ELSE 0 END), 0) AS here
              FROM credential_addresses WHERE caller_id = $1",
@@ -114,7 +143,7 @@ async fn write(db: &Db, batch: &[(Seen, Span)]) -> CoreResult<Vec<NewNetwork>> {
             new.push(NewNetwork {
                 workspace_id: seen.workspace_id.clone(),
                 caller: seen.caller.clone(),
-                address: seen.address.clone(),
+                address: address.clone(),
                 network: network.clone(),
             });
         }
@@ -127,7 +156,7 @@ async fn write(db: &Db, batch: &[(Seen, Span)]) -> CoreResult<Vec<NewNetwork>> {
                calls = credential_addresses.calls + excluded.calls",
         )
         .bind(&seen.caller)
-        .bind(&seen.address)
+        .bind(&address)
         .bind(&seen.workspace_id)
         .bind(&network)
         .bind(span.first)
@@ -149,10 +178,6 @@ async fn write(db: &Db, batch: &[(Seen, Span)]) -> CoreResult<Vec<NewNetwork>> {
     }
     tx.commit().await?;
     Ok(new)
-}
-
-fn address_network(address: &str) -> String {
-    address.parse::<IpAddr>().map(network_of).unwrap_or_else(|_| address.to_owned())
 }
 
 /// The addresses a key or connector of the workspace was used from, most recent first.

@@ -141,8 +141,17 @@ pub(crate) async fn new_networks(db: &Db, found: &[NewNetwork], now: Millis) -> 
 /// in the batch just written) whose failures in the workspace's window pass its threshold.
 pub(crate) async fn error_spikes(db: &Db, callers: &[(String, String)], now: Millis) -> CoreResult<usize> {
     let mut sent = 0;
+    // `callers` is sorted: each workspace's setting is read once.
+    let mut setting: Option<(&str, ErrorSpike)> = None;
     for (workspace_id, caller) in callers {
-        let spike = error_spike(db, workspace_id).await?;
+        let spike = match setting {
+            Some((ws, spike)) if ws == workspace_id => spike,
+            _ => {
+                let spike = error_spike(db, workspace_id).await?;
+                setting = Some((workspace_id, spike));
+                spike
+            }
+        };
         let Some(percent) = spike.percent else { continue };
         let window = spike.window_minutes * MINUTE;
         let row = sqlx::query(

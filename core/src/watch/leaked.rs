@@ -48,9 +48,9 @@ pub async fn report_leaked(db: &Db, report: &LeakReport) -> CoreResult<usize> {
     let mut revoked = 0;
     for text in &report.keys {
         let Ok(token) = KeyToken::parse(text.trim()) else { continue };
-        let table = match token.kind() {
-            KeyKind::Api(_) => "api_keys",
-            KeyKind::Management => "management_keys",
+        let (table, kind) = match token.kind() {
+            KeyKind::Api(_) => ("api_keys", "key"),
+            KeyKind::Management => ("management_keys", "management_key"),
         };
         let Some(row) =
             sqlx::query(&format!("SELECT workspace_id, name, digest, revoked_at FROM {table} WHERE id = $1"))
@@ -67,7 +67,9 @@ pub async fn report_leaked(db: &Db, report: &LeakReport) -> CoreResult<usize> {
         let name: String = row.try_get("name")?;
         let was_revoked = row.try_get::<Option<i64>, _>("revoked_at")?.is_some_and(|at| at <= now_ms());
         let id = token.lookup_id().to_owned();
-        match token.kind() {
+        // Whether this is the first report of the key: a key reported again (by the same
+        // scanner, or by someone replaying a report) tells the workspace nothing new.
+        let first = match token.kind() {
             KeyKind::Api(_) => {
                 keys::revoke_in(db, &workspace_id, None, &id).await?;
                 sqlx::query("UPDATE api_keys SET leaked_at = $1, leaked_url = $2 WHERE id = $3 AND leaked_at IS NULL")
@@ -75,17 +77,21 @@ pub async fn report_leaked(db: &Db, report: &LeakReport) -> CoreResult<usize> {
                     .bind(&report.url)
                     .bind(&id)
                     .execute(db.pool())
-                    .await?;
+                    .await?
             }
             KeyKind::Management => {
                 sqlx::query("UPDATE management_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now_ms())
                     .bind(&id)
                     .execute(db.pool())
-                    .await?;
+                    .await?
             }
         }
-        let kind = if table == "api_keys" { "key" } else { "management_key" };
+        .rows_affected()
+            == 1;
+        if !first {
+            continue;
+        }
         let details = serde_json::json!({
             "name": name, "credential": kind, "url": report.url, "already_revoked": was_revoked,
         });

@@ -178,24 +178,23 @@ pub async fn create_in(
 /// `deliveries` deliveries.
 pub async fn list(db: &Db, user_id: &str, slug: &str, deliveries: i64) -> CoreResult<Vec<(Endpoint, Vec<Delivery>)>> {
     let m = admin_of(db, user_id, slug).await?;
-    list_in(db, &m.workspace.id, deliveries).await
+    let mut listed = Vec::new();
+    for endpoint in list_in(db, &m.workspace.id).await? {
+        let log = deliveries::deliveries_of(db, &endpoint.id, deliveries).await?;
+        listed.push((endpoint, log));
+    }
+    Ok(listed)
 }
 
-/// The same without a role check (the management API).
-pub async fn list_in(db: &Db, workspace_id: &str, deliveries: i64) -> CoreResult<Vec<(Endpoint, Vec<Delivery>)>> {
+/// The workspace's endpoints, without their deliveries and without a role check (the management API).
+pub async fn list_in(db: &Db, workspace_id: &str) -> CoreResult<Vec<Endpoint>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM webhook_endpoints WHERE workspace_id = $1 ORDER BY created_at, id"
     ))
     .bind(workspace_id)
     .fetch_all(db.pool())
     .await?;
-    let mut listed = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let endpoint = endpoint_from_row(row)?;
-        let log = deliveries::deliveries_of(db, &endpoint.id, deliveries).await?;
-        listed.push((endpoint, log));
-    }
-    Ok(listed)
+    rows.iter().map(endpoint_from_row).collect()
 }
 
 /// One endpoint of the workspace (no role check).

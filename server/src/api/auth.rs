@@ -22,14 +22,7 @@ impl FromRequestParts<AppState> for ApiKey {
             .verify_header(header, client)
             .await
             .map_err(|f| super::error::auth_error(f, &state.config.public_url))?;
-        if let Some(ip) = client {
-            state.usage.note_address(
-                &principal.workspace_id,
-                &principal.caller_id,
-                ip,
-                gatehouse_core::clock::now_ms(),
-            );
-        }
+        state.note_use(&principal, client);
         Ok(ApiKey(principal))
     }
 }

@@ -34,33 +34,18 @@ fn require_execute(p: &Principal, action: &str) -> Result<(), ApiError> {
     })
 }
 
-/// A domain error as an API error.
+/// A domain error as an API error: the shared mapping (`api::error`), with a "not found" that
+/// says which run is meant and how to get one.
 fn from_core(err: CoreError) -> ApiError {
-    let (status, code, message, next) = match err {
-        CoreError::Invalid { field, message } => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "INVALID_ARGUMENT",
-            format!("{field}: {message}"),
-            "Fix the request and send it again.",
-        ),
-        CoreError::NotFound => (
+    match err {
+        CoreError::NotFound => ApiError::new(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
-            "No such run for this key's workspace and environment.".into(),
+            "No such run for this key's workspace and environment.",
             "Claim runs with POST /v1/runs/claim.",
         ),
-        CoreError::Conflict(m) => (StatusCode::CONFLICT, "CONFLICT", m, "Fetch the run's state and act on that."),
-        other => {
-            tracing::error!(error = %other, "runner request failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "Something went wrong on our side.".into(),
-                "Retry in a moment.",
-            )
-        }
-    };
-    ApiError { status, code, message, next_action: next.into(), headers: Vec::new() }
+        other => other.into(),
+    }
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]

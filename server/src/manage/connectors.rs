@@ -80,9 +80,7 @@ pub async fn addresses(
     Path(id): Path<String>,
 ) -> Result<Json<List<AddressView>>, ApiError> {
     m.require(ManagementScope::ConnectorsRead)?;
-    if !oauth::list_connectors_in(&state.db, m.workspace_id()).await?.iter().any(|c| c.id == id) {
-        return Err(gatehouse_core::CoreError::NotFound.into());
-    }
+    oauth::get_connector_in(&state.db, m.workspace_id(), &id).await?;
     let seen = watch::addresses_of(&state.db, m.workspace_id(), &id).await?;
     Ok(Json(List { data: seen.into_iter().map(Into::into).collect() }))
 }

@@ -26,14 +26,14 @@ use axum::{
 };
 use http::{HeaderValue, header};
 use serde::Serialize;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 use utoipa::{
     Modify, OpenApi, ToSchema,
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use body::MAX_BODY_BYTES;
+use body::MAX_BODY_BYTES;
 
 use crate::state::AppState;
 
@@ -128,7 +128,7 @@ fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(management)
         .merge(open)
-        .merge(crate::api::routes())
+        .merge(crate::api::routes().layer(RequestBodyLimitLayer::new(crate::startup::MAX_BODY_BYTES)))
         .split_for_parts()
 }
 

@@ -23,8 +23,8 @@ use crate::{api::error::ApiError, state::AppState};
     responses((status = 200, description = "OK", body = List<WebhookView>), (status = "4XX", description = "An error: {code, message, next_action}", body = super::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, m: Manager) -> Result<Json<List<WebhookView>>, ApiError> {
     m.require(ManagementScope::WebhooksRead)?;
-    let listed = webhooks::list_in(&state.db, m.workspace_id(), 1).await?;
-    Ok(Json(List { data: listed.into_iter().map(|(e, _)| e.into()).collect() }))
+    let listed = webhooks::list_in(&state.db, m.workspace_id()).await?;
+    Ok(Json(List { data: listed.into_iter().map(Into::into).collect() }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -30,14 +30,7 @@ pub async fn require_bearer(State(state): State<AppState>, mut request: Request,
     let client = gatehouse_core::net::ClientAddr::of(request.extensions());
     match state.keys.verify_header_for(header, Some(&resource), client).await {
         Ok(principal) => {
-            if let Some(ip) = client {
-                state.usage.note_address(
-                    &principal.workspace_id,
-                    &principal.caller_id,
-                    ip,
-                    gatehouse_core::clock::now_ms(),
-                );
-            }
+            state.note_use(&principal, client);
             // An `Arc<Principal>`: what the tools and the gateway read (`.get::<Arc<Principal>>()`).
             request.extensions_mut().insert(principal);
             next.run(request).await

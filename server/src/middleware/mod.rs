@@ -5,4 +5,3 @@ pub mod client_address;
 pub mod origin;
 pub mod security_headers;
 pub mod server_fn_errors;
-pub mod typed_limits;

@@ -322,6 +322,11 @@ async fn key_lists_come_in_cursor_pages_of_one_workspace(engine: Engine) {
     assert_eq!(tests["data"].as_array().expect("data").len(), 2);
     let (_, _, named) = api(&app, Method::GET, "/v1/keys?name=KEY%203", &a, None).await;
     assert_eq!(named["data"].as_array().expect("data").len(), 1);
+    // `%` and `_` in a name filter are characters, not wildcards.
+    let (_, _, wild) = api(&app, Method::GET, "/v1/keys?name=%25", &a, None).await;
+    assert_eq!(wild["data"].as_array().expect("data").len(), 0, "{wild}");
+    let (_, _, wild) = api(&app, Method::GET, "/v1/keys?name=key_1", &a, None).await;
+    assert_eq!(wild["data"].as_array().expect("data").len(), 0, "{wild}");
 
     // A cursor of workspace A brought to B, and B's key asked for with A's management key.
     let (_, _, first) = api(&app, Method::GET, "/v1/keys?limit=1", &a, None).await;
@@ -363,7 +368,7 @@ async fn post_with_key(
 async fn an_idempotency_key_gives_the_first_answer_again_in_any_process(engine: Engine) {
     let app = spawn_app(engine).await;
     let other = spawn_instance_of(&app, |_| {}).await;
-    let (_, _, admin) = workspace_with_key(&app, &["keys:write"]).await;
+    let (_, workspace_id, admin) = workspace_with_key(&app, &["keys:write"]).await;
     let body = json!({"name": "once", "scopes": ["agents:read"], "environment": "live"});
     let (status, headers, first) = post_with_key(&app, &admin, "create-once-1", &body).await;
     assert_eq!(status, 201, "{first}");
@@ -389,6 +394,28 @@ async fn an_idempotency_key_gives_the_first_answer_again_in_any_process(engine: 
     assert_eq!(status, 201);
     assert!(headers.get("idempotent-replayed").is_none());
     assert_ne!(theirs["id"], first["id"]);
+    // A first request still running is 409; one abandoned (its process stopped mid-way) runs again.
+    use gatehouse_core::management::idempotency::{ABANDONED_AFTER, request_hash};
+    let retried = json!({"name": "retried", "scopes": ["agents:read"], "environment": "live"});
+    let now = gatehouse_core::clock::now_ms();
+    for (key, started) in [("running-1", now), ("abandoned-1", now - ABANDONED_AFTER - 1)] {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (workspace_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&workspace_id)
+        .bind(key)
+        .bind(request_hash("POST", "/v1/keys", retried.to_string().as_bytes()))
+        .bind(started)
+        .execute(app.db.pool())
+        .await
+        .expect("claim");
+    }
+    let (status, _, busy) = post_with_key(&app, &admin, "running-1", &retried).await;
+    assert_error(status, &busy, 409, "IDEMPOTENCY_KEY_IN_USE");
+    let (status, _, ran) = post_with_key(&other, &admin, "abandoned-1", &retried).await;
+    assert_eq!(status, 201, "{ran}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys WHERE name = 'retried'").await, 1);
+
     // The kept answer holds a secret: it is stored sealed, never as plain text.
     let kept = app
         .count(&format!(
@@ -714,6 +741,9 @@ async fn a_leaked_key_report_revokes_and_answers_the_same(engine: Engine) {
     let entry =
         log["data"].as_array().expect("log").iter().find(|e| e["action"] == "key.leaked").cloned().expect("key.leaked");
     assert_eq!(entry["details"]["url"], "https://github.com/acme/app/commit/abc123");
+    // Reported again: the same answer, and the workspace is not told twice.
+    assert_eq!(report(vec![&key]).await, for_unknown);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'key.leaked'").await, 1);
     // A report with no keys, and rate limiting per address.
     let res = app
         .client
