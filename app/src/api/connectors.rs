@@ -20,6 +20,8 @@ pub struct ConnectorView {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// Where it was used from: the latest address and how many are kept (admins only).
+    pub used_from: Option<(String, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,12 +47,21 @@ pub async fn list_connectors(slug: String) -> Result<ConnectorsPage, AppError> {
         .filter(|t| t.workspace.id != m.workspace.id && t.role.can_manage_access())
         .map(|t| (t.workspace.slug, t.workspace.name))
         .collect();
+    let can_manage = m.role.can_manage_access();
+    // Where connectors are used from is for those who manage them, as the audit log is.
+    let mut used_from = if can_manage {
+        let ids: Vec<&str> = connectors.iter().map(|c| c.id.as_str()).collect();
+        gatehouse_core::watch::address_summaries(&ctx.db, &m.workspace.id, &ids).await.map_err(fail)?
+    } else {
+        Default::default()
+    };
     Ok(ConnectorsPage {
         connectors: connectors
             .into_iter()
             .map(|c| {
                 let pending = ctx.keys.connector_last_used.pending(&c.id);
                 ConnectorView {
+                    used_from: used_from.remove(&c.id).map(|s| (s.latest, s.count)),
                     last_used_at: c.last_used_at.max(pending),
                     id: c.id,
                     client_name: c.client_name,
@@ -63,7 +74,7 @@ pub async fn list_connectors(slug: String) -> Result<ConnectorsPage, AppError> {
                 }
             })
             .collect(),
-        can_manage: m.role.can_manage_access(),
+        can_manage,
         targets,
         workspace_name: m.workspace.name,
     })

@@ -31,6 +31,22 @@ pub struct KeyView {
     pub status: String,
     /// The upstream servers it may reach, as stored: none (`None`), `*`, or `crm search/tool …`.
     pub servers: Option<String>,
+    /// The networks it may be used from (CIDR); empty: anywhere.
+    pub allowed_ips: Vec<String>,
+    /// Where it was used from: the latest address and how many are kept (admins only).
+    pub used_from: Option<(String, i64)>,
+    /// When it was reported as found in public, and where.
+    pub leaked: Option<(i64, Option<String>)>,
+}
+
+/// One address a key was used from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressView {
+    pub address: String,
+    pub network: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub calls: i64,
 }
 
 /// An upstream server a key may be given.
@@ -120,6 +136,9 @@ fn view_of(k: gatehouse_core::keys::ApiKey, now: i64, pending: Option<i64>) -> K
         rolled_to: k.rolled_to,
         rate_limit_per_minute: k.rate_limit_per_minute,
         status,
+        allowed_ips: k.allowed_ips.map(|n| n.names()).unwrap_or_default(),
+        used_from: None,
+        leaked: k.leaked_at.map(|at| (at, k.leaked_url)),
     }
 }
 
@@ -130,9 +149,22 @@ fn restriction(resources: Vec<String>) -> Option<Vec<String>> {
     (!ids.is_empty()).then_some(ids)
 }
 
+/// The expiry a key form chose: its `expiry` select, or the date beside it for "On a date…".
+#[cfg(feature = "ssr")]
+pub(crate) fn expiry_choice(expiry: &str, expiry_date: &str) -> Result<gatehouse_core::keys::ExpiryChoice, AppError> {
+    use gatehouse_core::{CoreError, keys::ExpiryChoice};
+    if expiry != "date" {
+        return ExpiryChoice::parse(expiry).map_err(fail);
+    }
+    if expiry_date.trim().is_empty() {
+        return Err(fail(CoreError::invalid("expiry", "Pick the date the key stops working.")));
+    }
+    ExpiryChoice::parse(expiry_date).map_err(fail)
+}
+
 /// The response holding a new key must not be stored by any cache.
 #[cfg(feature = "ssr")]
-fn no_store() {
+pub(crate) fn no_store() {
     if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
         options.insert_header(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     }
@@ -169,13 +201,22 @@ pub async fn list_keys(
     let counts = std::iter::once(("all".to_owned(), chosen.counts.total()))
         .chain(KeyStatus::ALL.map(|s| (s.as_str().to_owned(), chosen.counts.of(s))))
         .collect();
+    let can_manage = membership.role.can_manage_access();
+    // Where keys are used from is for those who manage them, as the audit log is.
+    let mut used_from = if can_manage {
+        let ids: Vec<&str> = chosen.keys.iter().map(|k| k.id.as_str()).collect();
+        gatehouse_core::watch::address_summaries(&ctx.db, &membership.workspace.id, &ids).await.map_err(fail)?
+    } else {
+        Default::default()
+    };
     Ok(KeysPage {
         keys: chosen
             .keys
             .into_iter()
             .map(|k| {
                 let pending = ctx.keys.last_used.pending(&k.id);
-                view_of(k, now, pending)
+                let seen = used_from.remove(&k.id).map(|s| (s.latest, s.count));
+                KeyView { used_from: seen, ..view_of(k, now, pending) }
             })
             .collect(),
         counts,
@@ -191,7 +232,7 @@ pub async fn list_keys(
             .into_iter()
             .map(|s| ServerChoice { slug: s.slug, name: s.name, environment: s.environment.as_str().to_owned() })
             .collect(),
-        can_manage: membership.role.can_manage_access(),
+        can_manage,
         is_owner: membership.role.can_manage_workspace(),
         max_lifetime_days: policy.max_lifetime_days,
         default_rate_limit_per_minute: policy.default_rate_limit_per_minute,
@@ -243,7 +284,7 @@ pub async fn create_key(
 ) -> Result<CreatedKey, AppError> {
     use gatehouse_core::{
         CoreError,
-        keys::{self, Environment, ExpiryChoice, KeyName, NewKey},
+        keys::{self, Environment, KeyName, NewKey},
         net::Networks,
         scopes::ScopeSet,
         servers::ServerAccess,
@@ -254,15 +295,7 @@ pub async fn create_key(
     let environment = Environment::parse(&environment)
         .ok_or_else(|| fail(CoreError::invalid("environment", "Choose live or test.")))?;
     let scopes = ScopeSet::parse_for_key(&scopes).map_err(fail)?;
-    let expiry = if expiry == "date" {
-        if expiry_date.trim().is_empty() {
-            return Err(fail(CoreError::invalid("expiry", "Pick the date the key stops working.")));
-        }
-        ExpiryChoice::parse(&expiry_date)
-    } else {
-        ExpiryChoice::parse(&expiry)
-    }
-    .map_err(fail)?;
+    let expiry = expiry_choice(&expiry, &expiry_date)?;
     let servers = ServerAccess::parse(&servers.join(",")).map_err(fail)?;
     let new = NewKey {
         name,
@@ -278,6 +311,28 @@ pub async fn create_key(
     no_store();
     tracing::info!(key_id = %key.id, "API key created");
     Ok(CreatedKey { id: key.id, name: key.name, hint: key.hint, secret: token.expose().to_owned() })
+}
+
+/// The addresses a key was used from, most recent first (admins and owners).
+#[server(endpoint = "keys/addresses")]
+pub async fn key_addresses(slug: String, key_id: String) -> Result<Vec<AddressView>, AppError> {
+    use gatehouse_core::{keys, watch, workspaces};
+    let user_id = require_user_id().await?;
+    let ctx = server_context()?;
+    let m = workspaces::membership(&ctx.db, &user_id, &slug).await.map_err(fail)?;
+    m.role.require_admin("see where keys are used from").map_err(fail)?;
+    keys::get_in(&ctx.db, &m.workspace.id, &key_id).await.map_err(fail)?;
+    let seen = watch::addresses_of(&ctx.db, &m.workspace.id, &key_id).await.map_err(fail)?;
+    Ok(seen
+        .into_iter()
+        .map(|a| AddressView {
+            address: a.address,
+            network: a.network,
+            first_seen: a.first_seen,
+            last_seen: a.last_seen,
+            calls: a.calls,
+        })
+        .collect())
 }
 
 /// Revokes a key at once.
@@ -314,7 +369,8 @@ pub async fn update_key(
     #[server(default)] resources: Vec<String>,
     #[server(default)] servers: Vec<String>,
     #[server(default)] servers_shown: String,
-    #[server(default)] allowed_ips: Option<String>,
+    #[server(default)] allowed_ips: String,
+    #[server(default)] allowed_ips_shown: String,
 ) -> Result<(), AppError> {
     use gatehouse_core::{
         CoreError,
@@ -341,8 +397,13 @@ pub async fn update_key(
         } else {
             Some(gatehouse_core::servers::ServerAccess::parse(&servers.join(",")).map_err(fail)?)
         },
-        // Left out of the form: kept; sent empty: anywhere.
-        allowed_ips: allowed_ips.map(|a| Networks::parse("allowed_ips", &[a])).transpose().map_err(fail)?,
+        // A form without the field keeps them; the field sent empty allows anywhere. (An empty
+        // field arrives as no value at all, so the form says it showed the field.)
+        allowed_ips: if allowed_ips_shown.is_empty() {
+            None
+        } else {
+            Some(Networks::parse("allowed_ips", &[allowed_ips]).map_err(fail)?)
+        },
     };
     keys::update(&ctx.db, &actor(&user_id).await, &slug, &key_id, edit).await.map_err(fail)?;
     Ok(())

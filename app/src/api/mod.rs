@@ -10,6 +10,7 @@ pub mod connectors;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod keys;
+pub mod management;
 pub mod oauth;
 pub mod servers;
 pub mod types;

@@ -66,6 +66,69 @@ pub struct OverviewStats {
     pub servers: Vec<TopView>,
     /// Keys that stop working within 7 days: (name, when).
     pub expiring: Vec<(String, i64)>,
+    /// The week's alerts on keys (admins and owners only), newest first.
+    pub notices: Vec<NoticeView>,
+}
+
+/// An alert on a key or connector: a new network, an error spike, a leak report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeView {
+    /// key.new_network, key.error_spike or key.leaked.
+    pub action: String,
+    /// What happened, in a sentence.
+    pub text: String,
+    /// What to do about it.
+    pub advice: String,
+    pub at: i64,
+    /// Where to look: the keys, connectors or Settings page of the workspace.
+    pub href: String,
+}
+
+/// The sentence and advice for an alert of the audit log.
+#[cfg(feature = "ssr")]
+fn notice_of(e: gatehouse_core::audit::AuditEvent, slug: &str) -> NoticeView {
+    let text_of = |field: &str| e.details.get(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let number = |field: &str| e.details.get(field).and_then(|v| v.as_i64()).unwrap_or_default();
+    let (what, page) = match e.target_type.as_str() {
+        "connector" => ("Connector", "connectors"),
+        "management_key" => ("Management key", "settings"),
+        _ => ("Key", "keys"),
+    };
+    let name = text_of("name");
+    let (text, advice) = match e.action.as_str() {
+        "key.new_network" => (
+            format!(
+                "{what} \u{201c}{name}\u{201d} was used from a new network, {} (address {}).",
+                text_of("network"),
+                text_of("address")
+            ),
+            "If you do not know this network, revoke or roll it; to keep it to known networks, set its allowed networks.",
+        ),
+        "key.error_spike" => (
+            format!(
+                "{what} \u{201c}{name}\u{201d}: {}% of its {} calls failed in {} minutes (the alert is above {}%).",
+                number("error_percent"),
+                number("calls"),
+                number("window_minutes"),
+                number("threshold_percent")
+            ),
+            "Look at its recent calls on the Usage page: a wrong scope, an expired grant or a broken client.",
+        ),
+        _ => (
+            match text_of("url").as_str() {
+                "" => format!("{what} \u{201c}{name}\u{201d} was reported as found in public and is revoked."),
+                url => format!("{what} \u{201c}{name}\u{201d} was reported as found in public ({url}) and is revoked."),
+            },
+            "Give whoever used it a new key, and remove the old one from where it was found.",
+        ),
+    };
+    NoticeView {
+        action: e.action,
+        text,
+        advice: advice.to_owned(),
+        at: e.created_at,
+        href: format!("/w/{slug}/{page}"),
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -151,7 +214,18 @@ pub async fn load_overview(slug: String) -> Result<OverviewStats, AppError> {
             .filter_map(|k| k.stops_at().map(|at| (k.name, at)))
             .collect();
     expiring.sort_by_key(|(_, at)| *at);
+    let notices = if m.role.can_manage_access() {
+        gatehouse_core::watch::notices(&ctx.db, &m.workspace.id, now - 7 * gatehouse_core::clock::DAY, 10)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .map(|e| notice_of(e, &slug))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(OverviewStats {
+        notices,
         periods: periods.into_iter().map(|(r, s)| (r.label().to_owned(), numbers(s))).collect(),
         callers: tops(week.callers),
         tools: tops(week.tools),

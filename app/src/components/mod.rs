@@ -3,14 +3,27 @@
 mod chart;
 mod forms;
 mod frame;
+mod new_key;
 mod popover;
 mod redirect;
+mod reveal;
 
 pub use chart::{Chart, ChartKind, point_label};
 pub use forms::{FormAlert, SubmitButton, TextField, field_error};
 pub use frame::{AppHeader, PageHeader, Renamed, SideNav};
+pub use new_key::{CreateButton, ExpiryFields, closed_after_success};
 pub use popover::{LazyPopover, Popover};
 pub use redirect::GoTo;
+pub use reveal::Reveal;
+
+/// Where a key or connector was used from, for its row: "Used from 203.0.113.7 and 2 other addresses".
+pub fn used_from_text(latest: &str, count: i64) -> String {
+    match count {
+        ..=1 => format!("Used from {latest}"),
+        2 => format!("Used from {latest} and 1 other address"),
+        n => format!("Used from {latest} and {} other addresses", n - 1),
+    }
+}
 
 /// A unix-milliseconds time as `YYYY-MM-DD` (UTC), the same on the server and in the browser.
 pub fn format_date(ms: i64) -> String {
@@ -42,5 +55,12 @@ mod tests {
         assert_eq!(super::format_date(0), "1970-01-01");
         assert_eq!(super::format_date(1_795_392_000_000), "2026-11-23");
         assert_eq!(super::format_date(951_782_400_000), "2000-02-29");
+    }
+
+    #[test]
+    fn used_from() {
+        assert_eq!(super::used_from_text("203.0.113.7", 1), "Used from 203.0.113.7");
+        assert_eq!(super::used_from_text("::1", 2), "Used from ::1 and 1 other address");
+        assert_eq!(super::used_from_text("::1", 50), "Used from ::1 and 49 other addresses");
     }
 }

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::connectors::{ConnectorView, ConnectorsPage as Page, RebindConnector, RemoveConnector, list_connectors},
-    components::{FormAlert, PageHeader, Popover, SubmitButton, format_date},
+    components::{FormAlert, PageHeader, Popover, SubmitButton, format_date, used_from_text},
     pages::dashboard::use_slug,
 };
 
@@ -100,6 +100,7 @@ fn Row(connector: ConnectorView, actions: Actions, can_manage: bool, targets: Ve
                     <p class="mt-1 flex flex-wrap gap-1">
                         {c.scopes.iter().map(|s| view! { <span class="rounded bg-indigo-50 px-1.5 py-0.5 font-mono text-xs text-indigo-800">{s.clone()}</span> }).collect_view()}
                     </p>
+                    {c.used_from.as_ref().map(|(latest, count)| view! { <p class="mt-1 text-xs text-slate-600" data-testid="connector-used-from">{used_from_text(latest, *count)}</p> })}
                     <p class="mt-2 text-xs text-slate-500" data-testid="connector-meta">{format!("{created} · {used} · {ends}")}</p>
                 </div>
                 {can_manage.then(|| view! {

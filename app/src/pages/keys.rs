@@ -11,9 +11,12 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::keys::{
         CreateKey, CreatedKey, KeyView, KeysPage, ResourceInfo, RevokeKey, RollKey, ScopeInfo, ServerChoice, UpdateKey,
-        list_keys,
+        key_addresses, list_keys,
     },
-    components::{FormAlert, LazyPopover, PageHeader, Popover, SubmitButton, TextField, field_error, format_date},
+    components::{
+        CreateButton, ExpiryFields, FormAlert, LazyPopover, PageHeader, Popover, Reveal, SubmitButton, TextField,
+        closed_after_success, field_error, format_date, format_time, used_from_text,
+    },
     pages::dashboard::use_slug,
 };
 
@@ -75,7 +78,7 @@ pub fn KeysPage() -> impl IntoView {
     view! {
         <Title text="API keys · Gatehouse" />
         <PageHeader title="API keys" description="Scoped, expiring keys for scripts and custom MCP hosts. A key is shown once, when it is created." />
-        <Reveal revealed=actions.revealed />
+        <Reveal revealed=actions.revealed what="API key" />
         <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading keys…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -156,49 +159,6 @@ fn KeysBody(page: KeysPage, actions: KeyActions, filter: String) -> impl IntoVie
             }
                 .into_any()
         }}
-    }
-}
-
-/// The one-time reveal of a new key, with a copy button and a plain warning.
-#[component]
-fn Reveal(revealed: RwSignal<Option<CreatedKey>>) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    move || {
-        revealed.get().map(|created| {
-            let secret = created.secret.clone();
-            let copy = move |_| {
-                #[cfg(feature = "hydrate")]
-                {
-                    let clipboard = window().navigator().clipboard();
-                    let _ = clipboard.write_text(&secret);
-                }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = &secret;
-                copied.set(true);
-            };
-            view! {
-                <section role="status" aria-live="polite" class="mb-6 rounded-xl border border-amber-300 bg-amber-50 p-5" data-testid="key-reveal">
-                    <h2 class="text-base font-semibold text-amber-900">{format!("Your new key \u{201c}{}\u{201d}", created.name)}</h2>
-                    <p class="mt-1 text-sm text-amber-900">
-                        <strong>"Copy it now. "</strong>
-                        "This is the only time it is shown: Gatehouse stores only a fingerprint of it and cannot show it again."
-                    </p>
-                    <div class="mt-3 flex flex-col gap-2 sm:flex-row">
-                        <label for="new-key" class="sr-only">"New API key"</label>
-                        <input id="new-key" readonly value=created.secret.clone() data-testid="new-key"
-                            class="min-w-0 flex-1 rounded-lg border border-amber-300 bg-white px-3 py-2 font-mono text-sm text-slate-900" />
-                        <button type="button" on:click=copy data-testid="copy-key"
-                            class="rounded-lg bg-amber-600 px-4 py-2 text-sm font-semibold text-white hover:bg-amber-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-amber-600">
-                            {move || if copied.get() { "Copied" } else { "Copy" }}
-                        </button>
-                        <button type="button" on:click=move |_| { copied.set(false); revealed.set(None); }
-                            class="rounded-lg border border-amber-300 px-4 py-2 text-sm text-amber-900 hover:bg-amber-100">
-                            "I have stored it"
-                        </button>
-                    </div>
-                </section>
-            }
-        })
     }
 }
 
@@ -331,20 +291,8 @@ fn CreateKeyPanel(
     let expiry_error = field_error(value, "expiry");
     let resource_error = field_error(value, "resources");
     let server_error = field_error(value, "servers");
-    let select = "block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30";
-    let panel = NodeRef::<leptos::html::Details>::new();
-    let form = NodeRef::<leptos::html::Form>::new();
     // After a key is created, close and clear the form: the key is in the reveal panel above.
-    Effect::new(move |_| {
-        if matches!(value.get(), Some(Ok(_))) {
-            if let Some(form) = form.get_untracked() {
-                form.reset();
-            }
-            if let Some(panel) = panel.get_untracked() {
-                panel.set_open(false);
-            }
-        }
-    });
+    let (form, panel) = closed_after_success(value);
     view! {
         <details node_ref=panel class="rounded-xl border border-slate-200 bg-white shadow-sm" data-testid="create-key">
             <summary class="flex cursor-pointer list-none items-center justify-between px-5 py-4">
@@ -376,31 +324,12 @@ fn CreateKeyPanel(
                         {move || server_error.get().map(|e| view! { <p class="mt-1 text-sm text-rose-600" data-testid="field-error">{e}</p> })}
                     </div>
                 })}
-                <div class="grid gap-4 sm:grid-cols-2">
-                    <div class="space-y-1.5">
-                        <label for="new-key-expiry" class="block text-sm font-medium text-slate-800">"Expires"</label>
-                        <select id="new-key-expiry" name="expiry" class=select>
-                            <option value="30d">"In 30 days"</option>
-                            <option value="90d" selected=true>"In 90 days"</option>
-                            <option value="1y">"In 1 year"</option>
-                            <option value="date">"On a date…"</option>
-                            {max_days.is_none().then(|| view! { <option value="never">"Never"</option> })}
-                        </select>
-                        {max_days.map(|d| view! { <p class="text-xs text-slate-500">{format!("This workspace allows keys to live at most {d} days.")}</p> })}
-                    </div>
-                    <div class="space-y-1.5">
-                        <label for="new-key-date" class="block text-sm font-medium text-slate-800">"Date (when “On a date…”)"</label>
-                        <input id="new-key-date" type="date" name="expiry_date" class=select />
-                    </div>
-                </div>
-                {move || expiry_error.get().map(|e| view! { <p class="text-sm text-rose-600" data-testid="field-error">{e}</p> })}
-                <div class="flex items-center gap-3">
-                    <button type="submit" disabled=move || !actions.live.get() || actions.create.pending().get()
-                        class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60">
-                        {move || if actions.create.pending().get() { "Creating…" } else { "Create key" }}
-                    </button>
-                    {move || (!actions.live.get()).then(|| view! { <span class="text-xs text-slate-500">"Waiting for the page to finish loading…"</span> })}
-                </div>
+                <TextField name="allowed_ips" id="new-key-allowed-ips" label="Allowed networks (optional)" maxlength=4000usize
+                    placeholder="203.0.113.0/24, 2001:db8::/32"
+                    hint="Addresses or CIDR ranges, separated by commas. Empty: the key works from anywhere; otherwise a call from elsewhere is refused."
+                    error=field_error(value, "allowed_ips") />
+                <ExpiryFields id_prefix="new-key" max_days=max_days error=expiry_error />
+                <CreateButton label="Create key" live=actions.live pending=actions.create.pending() />
             </ActionForm>
         </details>
     }
@@ -459,6 +388,14 @@ fn KeyRow(
         list => format!("Reaches: {}", list.replace(' ', ", ")),
     });
     let own_resources: Vec<ResourceInfo> = resources.into_iter().filter(|r| r.environment == key_env).collect();
+    let used_from = key.used_from.as_ref().map(|(latest, count)| used_from_text(latest, *count));
+    let leaked = key.leaked.as_ref().map(|(at, url)| match url {
+        Some(url) => format!("Reported as found in public on {} ({url}), and revoked", format_date(*at)),
+        None => format!("Reported as found in public on {}, and revoked", format_date(*at)),
+    });
+    let seen = key.used_from.is_some();
+    let edit_networks = key.allowed_ips.join(", ");
+    let id4 = key.id.clone();
     let limited_to = key.resources.as_ref().map(|ids| {
         let names: Vec<String> = ids
             .iter()
@@ -481,13 +418,24 @@ fn KeyRow(
                     </p>
                     {limited_to.map(|l| view! { <p class="mt-1 text-xs font-medium text-slate-700" data-testid="key-limited">{l}</p> })}
                     {reaches.map(|r| view! { <p class="mt-1 text-xs font-medium text-slate-700" data-testid="key-servers">{r}</p> })}
+                    {(!key.allowed_ips.is_empty()).then(|| view! {
+                        <p class="mt-1 text-xs font-medium text-slate-700" data-testid="key-allowed-ips">{format!("Only from: {}", key.allowed_ips.join(", "))}</p>
+                    })}
+                    {used_from.map(|u| view! { <p class="mt-1 text-xs text-slate-600" data-testid="key-used-from">{u}</p> })}
+                    {leaked.map(|l| view! { <p class="mt-1 text-xs font-medium text-rose-700" data-testid="key-leaked">{l}</p> })}
                     <p class="mt-2 text-xs text-slate-500">{format!("{created} · {last_used} · {expires}")}</p>
                 </div>
-                {(can_manage && works).then(|| view! {
+                {can_manage.then(|| view! {
                     <div class="flex flex-wrap gap-2">
-                        <LazyPopover label="Edit" wide=true clone:id clone:catalog clone:own_resources clone:own_servers clone:edit_servers clone:edit_name clone:edit_scopes clone:edit_resources clone:edit_limit>
+                        {seen.then(|| view! {
+                            <LazyPopover label="Addresses" wide=true clone:id4>
+                                <KeyAddresses id=id4.clone() />
+                            </LazyPopover>
+                        })}
+                        {works.then(|| view! {
+                        <LazyPopover label="Edit" wide=true clone:id clone:catalog clone:own_resources clone:own_servers clone:edit_servers clone:edit_name clone:edit_scopes clone:edit_resources clone:edit_limit clone:edit_networks>
                             <EditKeyForm id=id.clone() catalog=catalog.clone() resources=own_resources.clone() servers=own_servers.clone() server_access=edit_servers.clone() name=edit_name.clone()
-                                scopes=edit_scopes.clone() selected=edit_resources.clone().unwrap_or_default() limit=edit_limit.clone() actions=actions />
+                                scopes=edit_scopes.clone() selected=edit_resources.clone().unwrap_or_default() limit=edit_limit.clone() networks=edit_networks.clone() actions=actions />
                         </LazyPopover>
                         {(!rolled).then(|| view! {
                             <Popover label="Roll">
@@ -515,6 +463,7 @@ fn KeyRow(
                                     <SubmitButton label="Revoke key" pending=actions.revoke.pending() tone="danger" />
                                 </ActionForm>
                             </Popover>
+                        })}
                     </div>
                 })}
             </div>
@@ -522,7 +471,41 @@ fn KeyRow(
     }
 }
 
-/// A key's Edit form: name, scopes, the agents and apps it is limited to, its rate limit.
+/// Where a key was used from: each address with its network, first and last use and calls.
+#[component]
+fn KeyAddresses(id: String) -> impl IntoView {
+    let slug = use_slug();
+    let seen = Resource::new(move || (slug.get(), id.clone()), |(slug, id)| key_addresses(slug, id));
+    view! {
+        <h3 class="text-sm font-semibold text-slate-900">"Used from"</h3>
+        <p class="text-xs text-slate-500">"Addresses of its calls, most recent first (written about once a minute)."</p>
+        <Suspense fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match seen.await {
+                    Ok(list) if list.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No calls noted yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="mt-2 max-h-64 space-y-2 overflow-y-auto" data-testid="key-addresses">
+                            {list.into_iter().map(|a| view! {
+                                <li class="text-xs text-slate-700" data-testid="key-address">
+                                    <span class="font-mono text-sm text-slate-900">{a.address}</span>
+                                    <span class="ml-2 text-slate-500">{format!("network {}", a.network)}</span>
+                                    <span class="block text-slate-500">{format!(
+                                        "{} call{} · first {} · last {}", a.calls, if a.calls == 1 { "" } else { "s" },
+                                        format_time(a.first_seen), format_time(a.last_seen)
+                                    )}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A key's Edit form: name, scopes, the agents and apps it is limited to, its rate limit, its
+/// allowed networks.
 #[component]
 fn EditKeyForm(
     id: String,
@@ -534,6 +517,8 @@ fn EditKeyForm(
     scopes: Vec<String>,
     selected: Vec<String>,
     limit: String,
+    /// Its allowed networks, comma-separated; empty: anywhere.
+    networks: String,
     actions: KeyActions,
 ) -> impl IntoView {
     let slug = use_slug();
@@ -551,6 +536,9 @@ fn EditKeyForm(
             })}
             <TextField name="rate_limit" id=format!("edit-limit-{id}") label="Requests per minute (empty: workspace default)" kind="number"
                 value=limit error=field_error(actions.update.value(), "rate_limit") />
+            <input type="hidden" name="allowed_ips_shown" value="1" />
+            <TextField name="allowed_ips" id=format!("edit-ips-{id}") label="Allowed networks (empty: anywhere)" maxlength=4000usize
+                value=networks placeholder="203.0.113.0/24, 2001:db8::/32" error=field_error(actions.update.value(), "allowed_ips") />
             <SubmitButton label="Save changes" pending=actions.update.pending() />
         </ActionForm>
     }

@@ -1,15 +1,16 @@
 //! The workspace overview: live calls and errors over 24 hours, 7 and 30 days, the week's
-//! busiest keys, connectors and tools, keys expiring soon, and where to go next.
+//! busiest keys, connectors and tools, keys expiring soon, the week's alerts on keys (new
+//! networks, error spikes, leak reports), and where to go next.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
     api::{
-        usage::{OverviewStats, TopView, load_overview},
+        usage::{NoticeView, OverviewStats, TopView, load_overview},
         workspaces::list_members,
     },
-    components::{PageHeader, format_date},
+    components::{PageHeader, format_date, format_time},
     pages::dashboard::{Dashboard, use_slug},
 };
 
@@ -48,7 +49,13 @@ pub fn OverviewPage() -> impl IntoView {
                             <dd class="mt-1 text-xs text-slate-500">{format!("Workspace id: {}", w.slug)}</dd>
                         </div>
                     </dl>
-                    {stats.map(|stats| view! { <Activity stats=stats slug=w.slug.clone() /> })}
+                    {stats.map(|mut stats| {
+                        let notices = std::mem::take(&mut stats.notices);
+                        view! {
+                            <Notices notices=notices />
+                            <Activity stats=stats slug=w.slug.clone() />
+                        }
+                    })}
                     <section class="mt-8 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="next-steps">
                         <h2 id="next-steps" class="text-base font-semibold text-slate-900">"Next steps"</h2>
                         <ol class="mt-3 list-decimal space-y-2 pl-5 text-sm text-slate-700">
@@ -61,6 +68,34 @@ pub fn OverviewPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The week's alerts on keys: a new network, an error spike, a leak report (admins and owners).
+#[component]
+fn Notices(notices: Vec<NoticeView>) -> impl IntoView {
+    (!notices.is_empty()).then(|| {
+        view! {
+            <section class="mt-8 rounded-xl border border-amber-300 bg-amber-50 p-5" aria-labelledby="notices" data-testid="overview-notices">
+                <h2 id="notices" class="text-base font-semibold text-amber-900">"Alerts on keys this week"</h2>
+                <ul class="mt-3 space-y-3">
+                    {notices.into_iter().map(|n| {
+                        let tone = if n.action == "key.new_network" { "text-amber-900" } else { "text-rose-800" };
+                        view! {
+                            <li class="text-sm" data-testid="overview-notice" data-action=n.action.clone()>
+                                <p class=format!("font-medium {tone}")>{n.text}</p>
+                                <p class="text-amber-900/80">
+                                    {n.advice}
+                                    " "
+                                    <a class="text-indigo-700 hover:underline" href=n.href>"Open"</a>
+                                    <span class="ml-2 text-xs text-slate-500">{format_time(n.at)}</span>
+                                </p>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }
 
 fn top_list(title: &'static str, items: Vec<TopView>, testid: &'static str) -> impl IntoView {

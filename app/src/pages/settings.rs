@@ -1,17 +1,25 @@
-//! Workspace settings: the name (owners rename it) and the members (owners add, re-role and
-//! remove them; anyone but the last owner may leave). The server enforces every rule; the page
-//! only hides controls a role cannot use.
+//! Workspace settings: the name (owners rename it), the key policy, management keys and the
+//! alerts on keys (admins and owners), and the members (owners add, re-role and remove them;
+//! anyone but the last owner may leave). The server enforces every rule; the page only hides
+//! controls a role cannot use.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
     api::{
-        keys::{SetKeyPolicy, key_policy},
+        keys::{CreatedKey, SetKeyPolicy, key_policy},
+        management::{
+            CreateManagementKey, ManagementKeyView, ManagementPage, RevokeManagementKey, SetErrorSpike,
+            list_management_keys,
+        },
         types::{MemberView, Role, WorkspaceView},
         workspaces::{AddMember, ChangeRole, RemoveMember, RenameWorkspace, list_members},
     },
-    components::{FormAlert, PageHeader, Popover, Renamed, SubmitButton, TextField, field_error, format_date},
+    components::{
+        CreateButton, ExpiryFields, FormAlert, PageHeader, Popover, Renamed, Reveal, SubmitButton, TextField,
+        closed_after_success, field_error, format_date,
+    },
     pages::dashboard::{Dashboard, use_slug},
 };
 
@@ -23,6 +31,17 @@ struct MembersState {
     add: ServerAction<AddMember>,
     change: ServerAction<ChangeRole>,
     remove: ServerAction<RemoveMember>,
+}
+
+/// The management keys and key alerts, and the actions that change them.
+#[derive(Clone, Copy)]
+struct ManagementState {
+    create: ServerAction<CreateManagementKey>,
+    revoke: ServerAction<RevokeManagementKey>,
+    spike: ServerAction<SetErrorSpike>,
+    /// True once the wasm runs: creating needs it to show the key.
+    live: RwSignal<bool>,
+    revealed: RwSignal<Option<CreatedKey>>,
 }
 
 #[component]
@@ -40,6 +59,25 @@ pub fn SettingsPage() -> impl IntoView {
     let rename = ServerAction::<RenameWorkspace>::new();
     let set_policy = ServerAction::<SetKeyPolicy>::new();
     let policy = Resource::new(move || (slug.get(), set_policy.version().get()), |(slug, _)| key_policy(slug));
+    let manage = ManagementState {
+        create: ServerAction::new(),
+        revoke: ServerAction::new(),
+        spike: ServerAction::new(),
+        live: RwSignal::new(false),
+        revealed: RwSignal::new(None),
+    };
+    Effect::new(move |_| manage.live.set(true));
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = manage.create.value().get() {
+            manage.revealed.set(Some(created));
+        }
+    });
+    let management = Resource::new(
+        move || {
+            (slug.get(), manage.create.version().get(), manage.revoke.version().get(), manage.spike.version().get())
+        },
+        |(slug, ..)| list_management_keys(slug),
+    );
     view! {
         <Title text="Settings · Gatehouse" />
         <PageHeader title="Settings" description="The workspace's name and who can use it." />
@@ -50,6 +88,7 @@ pub fn SettingsPage() -> impl IntoView {
                     <div class="space-y-8">
                         <GeneralSection workspace=ctx.current.clone() rename=rename />
                         <KeyPolicySection workspace=ctx.current.clone() policy=policy set_policy=set_policy />
+                        <ManagementSections page=management state=manage />
                         <MembersSection workspace=ctx.current user_id=ctx.user.id state=state />
                     </div>
                 })
@@ -267,6 +306,195 @@ fn KeyPolicySection(
                     })
                 }}
             </Suspense>
+        </section>
+    }
+}
+
+type ManagementResource = Resource<Result<ManagementPage, crate::error::AppError>>;
+
+/// Management keys and key alerts, for admins and owners; members read that they exist.
+#[component]
+fn ManagementSections(page: ManagementResource, state: ManagementState) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let page = page.await.ok()?;
+                Some(if page.can_manage {
+                    view! {
+                        <ManagementKeysSection page=page.clone() state=state />
+                        <KeyAlertsSection page=page state=state />
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <section class="rounded-xl border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="management-keys">
+                            <h2 id="management-keys" class="text-base font-semibold text-slate-900">"Management keys"</h2>
+                            <p class="mt-1 text-sm text-slate-600">"Admins and owners make keys for the management API and set alerts on keys here."</p>
+                        </section>
+                    }
+                        .into_any()
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ManagementKeysSection(page: ManagementPage, state: ManagementState) -> impl IntoView {
+    let slug = use_slug();
+    let value = state.create.value();
+    let scope_error = field_error(value, "scopes");
+    let expiry_error = field_error(value, "expiry");
+    let (form, panel) = closed_after_success(value);
+    let is_owner = page.is_owner;
+    let now = page.now;
+    let max_days = page.max_lifetime_days;
+    view! {
+        <section class="rounded-xl border border-slate-200 bg-white shadow-sm" aria-labelledby="management-keys" data-testid="management-keys">
+            <div class="p-6 pb-4">
+                <h2 id="management-keys" class="text-base font-semibold text-slate-900">"Management keys"</h2>
+                <p class="mt-1 text-sm text-slate-600">
+                    "Keys for the management API (" <code class="rounded bg-slate-100 px-1 font-mono text-xs">"/v1"</code>
+                    "): scripts that create keys, rotate them, read usage and the audit log. A management key works only there, never at "
+                    <code class="rounded bg-slate-100 px-1 font-mono text-xs">"/mcp"</code> ". "
+                    <a class="text-indigo-700 hover:underline" href="/v1/openapi.json">"OpenAPI document"</a>
+                </p>
+                <div class="mt-4"><Reveal revealed=state.revealed what="management key" /></div>
+                <FormAlert value=state.revoke.value() />
+                <details node_ref=panel class="mt-2 rounded-lg border border-slate-200" data-testid="create-management-key">
+                    <summary class="flex cursor-pointer list-none items-center justify-between px-4 py-3">
+                        <span class="text-sm font-semibold text-slate-900">"Create a management key"</span>
+                        <span class="rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white">"New management key"</span>
+                    </summary>
+                    <ActionForm action=state.create node_ref=form attr:class="space-y-5 border-t border-slate-100 p-4" attr:novalidate="">
+                        <FormAlert value=value />
+                        <input type="hidden" name="slug" value=move || slug.get() />
+                        <TextField name="name" id="mgmt-name" label="Name" required=true maxlength=200usize placeholder="Billing sync"
+                            hint="What the script is, so you recognise the key later." error=field_error(value, "name") />
+                        <fieldset>
+                            <legend class="text-sm font-medium text-slate-800">"Scopes"</legend>
+                            <p class="text-xs text-slate-500">"Each endpoint needs its own scope; a write scope does not include reading."</p>
+                            <div class="mt-2 grid gap-2 sm:grid-cols-2">
+                                {page.scopes.iter().map(|s| {
+                                    let id = format!("mgmt-scope-{}", s.name.replace(':', "-"));
+                                    let label_for = id.clone();
+                                    let locked = s.owner_only && !is_owner;
+                                    view! {
+                                        <label for=label_for class="flex cursor-pointer items-start gap-3 rounded-lg border border-slate-200 p-3 hover:bg-slate-50 has-[:checked]:border-indigo-300 has-[:checked]:bg-indigo-50/50 has-[:disabled]:cursor-not-allowed has-[:disabled]:opacity-60">
+                                            <input id=id type="checkbox" name="scopes[]" value=s.name.clone() disabled=locked class="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" />
+                                            <span>
+                                                <span class="block font-mono text-sm text-slate-900">{s.name.clone()}</span>
+                                                <span class="block text-xs text-slate-600">{s.description.clone()}</span>
+                                                {locked.then(|| view! { <span class="block text-xs text-slate-500">"Only an owner can give this scope."</span> })}
+                                            </span>
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </div>
+                            {move || scope_error.get().map(|e| view! { <p class="mt-1 text-sm text-rose-600" data-testid="field-error">{e}</p> })}
+                        </fieldset>
+                        <ExpiryFields id_prefix="mgmt" max_days=max_days error=expiry_error />
+                        <CreateButton label="Create management key" live=state.live pending=state.create.pending() />
+                    </ActionForm>
+                </details>
+            </div>
+            {if page.keys.is_empty() {
+                view! { <p class="border-t border-slate-100 px-6 py-4 text-sm text-slate-500" data-testid="management-keys-empty">"No management keys yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100 border-t border-slate-100" data-testid="management-key-list">
+                        {page.keys.into_iter().map(|k| view! { <ManagementKeyRow key=k now=now revoke=state.revoke /> }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn ManagementKeyRow(key: ManagementKeyView, now: i64, revoke: ServerAction<RevokeManagementKey>) -> impl IntoView {
+    let slug = use_slug();
+    let works = key.works(now);
+    let (label, badge) = if works {
+        ("Active", "bg-emerald-50 text-emerald-700 ring-emerald-600/20")
+    } else if key.revoked_at.is_some() {
+        ("Revoked", "bg-rose-50 text-rose-700 ring-rose-600/20")
+    } else {
+        ("Expired", "bg-slate-100 text-slate-600 ring-slate-500/20")
+    };
+    let facts = format!(
+        "created {}{} · {} · {}",
+        format_date(key.created_at),
+        key.created_by.as_ref().map(|e| format!(" by {e}")).unwrap_or_else(|| " from the command line".to_owned()),
+        key.last_used_at.map(|t| format!("last used {}", format_date(t))).unwrap_or_else(|| "never used".to_owned()),
+        match (key.revoked_at, key.expires_at) {
+            (Some(at), _) => format!("revoked {}", format_date(at)),
+            (None, Some(at)) => format!("expires {}", format_date(at)),
+            (None, None) => "never expires".to_owned(),
+        }
+    );
+    let id = key.id.clone();
+    let prompt = format!(
+        "Revoke \u{201c}{}\u{201d}? Scripts using it fail from their next request. This cannot be undone.",
+        key.name
+    );
+    view! {
+        <li class="flex flex-wrap items-start justify-between gap-3 px-6 py-4" data-testid="management-key-row" data-key-id=key.id.clone()>
+            <div class="min-w-0">
+                <p class="flex flex-wrap items-center gap-2">
+                    <span class="font-medium text-slate-900">{key.name.clone()}</span>
+                    <span class=format!("rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset {badge}") data-testid="management-key-status">{label}</span>
+                </p>
+                <p class="mt-1 font-mono text-sm text-slate-700" data-testid="management-key-hint">{key.hint.clone()}</p>
+                <p class="mt-1 flex flex-wrap gap-1">
+                    {key.scopes.iter().map(|s| view! { <span class="rounded bg-indigo-50 px-1.5 py-0.5 font-mono text-xs text-indigo-800">{s.clone()}</span> }).collect_view()}
+                </p>
+                <p class="mt-2 text-xs text-slate-500">{facts}</p>
+            </div>
+            {works.then(|| view! {
+                <Popover label="Revoke" danger=true>
+                    <p class="text-sm text-slate-700">{prompt.clone()}</p>
+                    <ActionForm action=revoke attr:class="mt-3">
+                        <input type="hidden" name="slug" value=move || slug.get() />
+                        <input type="hidden" name="key_id" value=id.clone() />
+                        <SubmitButton label="Revoke management key" pending=revoke.pending() tone="danger" />
+                    </ActionForm>
+                </Popover>
+            })}
+        </li>
+    }
+}
+
+/// The alerts on keys: what each one is, and the workspace's error-spike setting.
+#[component]
+fn KeyAlertsSection(page: ManagementPage, state: ManagementState) -> impl IntoView {
+    let slug = use_slug();
+    let value = state.spike.value();
+    let spike = page.error_spike;
+    view! {
+        <section class="rounded-xl border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="key-alerts" data-testid="key-alerts">
+            <h2 id="key-alerts" class="text-base font-semibold text-slate-900">"Alerts on keys"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Each alert is an audit entry, a notice on the Overview and a webhook event. "
+                <span class="font-mono text-xs">"key.new_network"</span> ": a key or connector is used from a network (an IPv4 /24, an IPv6 /48) it had not used before, at most once an hour per key. "
+                <span class="font-mono text-xs">"key.leaked"</span> ": a key was reported as found in public and revoked. "
+                <span class="font-mono text-xs">"key.error_spike"</span> ": more of a key's calls failed than you allow below, at most once per window."
+            </p>
+            <ActionForm action=state.spike attr:class="mt-4 grid max-w-2xl gap-4 sm:grid-cols-3" attr:novalidate="">
+                <input type="hidden" name="slug" value=move || slug.get() />
+                <TextField name="percent" id="spike-percent" label="Failing calls above (%)" kind="number"
+                    value=spike.percent.map(|p| p.to_string()).unwrap_or_default() hint="Empty: no error-spike alert."
+                    error=field_error(value, "error_spike_percent") />
+                <TextField name="window_minutes" id="spike-window" label="Over (minutes)" kind="number"
+                    value=spike.window_minutes.to_string() hint="5 to 1440." error=field_error(value, "error_spike_window_minutes") />
+                <TextField name="min_calls" id="spike-min-calls" label="Once it made (calls)" kind="number"
+                    value=spike.min_calls.to_string() hint="So a single failed call is not a spike." error=field_error(value, "error_spike_min_calls") />
+                <div class="flex items-center gap-3 sm:col-span-3">
+                    <SubmitButton label="Save alert" pending=state.spike.pending() />
+                    {move || matches!(value.get(), Some(Ok(_))).then(|| view! { <span role="status" class="text-sm text-emerald-700">"Saved."</span> })}
+                </div>
+                <div class="sm:col-span-3"><FormAlert value=value /></div>
+            </ActionForm>
         </section>
     }
 }

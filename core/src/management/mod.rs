@@ -70,7 +70,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> CoreResult<ManagementKey> {
     })
 }
 
-/// Makes a management key in a workspace the person administers; the key is returned once.
+/// Makes a management key in a workspace the person administers; the key is returned once. No
+/// key can do more than its maker: only an owner gives a scope that is [owner-only].
+///
+/// [owner-only]: ManagementScope::owner_only
 pub async fn create(
     db: &Db,
     actor: &Actor,
@@ -79,6 +82,14 @@ pub async fn create(
 ) -> CoreResult<(ManagementKey, KeyToken)> {
     let m = workspaces::membership(db, &actor.user_id, slug).await?;
     m.role.require_admin("create management keys")?;
+    if let Some(scope) = new.scopes.iter().find(|s| s.owner_only())
+        && !m.role.can_manage_workspace()
+    {
+        return Err(CoreError::invalid(
+            "scopes",
+            format!("Only an owner can give a management key {scope}: it does what only owners do."),
+        ));
+    }
     create_in(db, &m.workspace.id, Some(actor), new).await
 }
 

@@ -30,6 +30,12 @@ macro_rules! scopes {
             pub fn parse(value: &str) -> Option<Self> {
                 match value { $($name => Some(ManagementScope::$variant),)* _ => None }
             }
+
+            /// Whether only an owner can give it: what it allows, only an owner does in the
+            /// dashboard (admins do everything else).
+            pub fn owner_only(self) -> bool {
+                matches!(self, ManagementScope::MembersWrite)
+            }
         }
     };
 }

@@ -10,9 +10,10 @@ use sqlx::Row;
 use super::addresses::NewNetwork;
 use crate::{
     Db,
-    audit::{self, Actor},
+    audit::{self, Actor, AuditEvent},
     clock::{HOUR, MINUTE, Millis},
     error::{CoreError, CoreResult},
+    workspaces,
 };
 
 /// At most one `key.new_network` per credential in this long.
@@ -86,6 +87,48 @@ pub async fn set_error_spike(db: &Db, workspace_id: &str, actor: &Actor, spike: 
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Sets the error-spike alert of a workspace the person administers.
+pub async fn set_error_spike_as(db: &Db, actor: &Actor, slug: &str, spike: ErrorSpike) -> CoreResult<()> {
+    let m = workspaces::membership(db, &actor.user_id, slug).await?;
+    m.role.require_admin("set the error-spike alert")?;
+    set_error_spike(db, &m.workspace.id, actor, spike).await
+}
+
+/// The actions the Overview shows as notices: each asks someone to look at a key.
+pub const NOTICE_ACTIONS: [&str; 3] = ["key.new_network", "key.error_spike", "key.leaked"];
+
+/// The workspace's alerts since `since`, newest first, at most `limit`.
+pub async fn notices(db: &Db, workspace_id: &str, since: Millis, limit: i64) -> CoreResult<Vec<AuditEvent>> {
+    let rows = sqlx::query(
+        "SELECT id, action, target_type, target_id, details, created_at FROM audit_events
+         WHERE workspace_id = $1 AND created_at >= $2 AND action IN ($3, $4, $5)
+         ORDER BY created_at DESC, id DESC LIMIT $6",
+    )
+    .bind(workspace_id)
+    .bind(since)
+    .bind(NOTICE_ACTIONS[0])
+    .bind(NOTICE_ACTIONS[1])
+    .bind(NOTICE_ACTIONS[2])
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEvent {
+                id: row.try_get("id")?,
+                actor_email: None,
+                action: row.try_get("action")?,
+                target_type: row.try_get("target_type")?,
+                target_id: row.try_get("target_id")?,
+                details: serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default(),
+                ip: None,
+                user_agent: None,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
 }
 
 /// What a credential id names: `("key", name)` or `("connector", client name)`.

@@ -6,7 +6,9 @@ mod addresses;
 mod alerts;
 mod leaked;
 
-pub use addresses::{AddressBook, CredentialAddress, addresses_of};
-pub use alerts::{ErrorSpike, NEW_NETWORK_GAP, error_spike, set_error_spike};
+pub use addresses::{AddressBook, AddressSummary, CredentialAddress, address_summaries, addresses_of};
+pub use alerts::{
+    ErrorSpike, NEW_NETWORK_GAP, NOTICE_ACTIONS, error_spike, notices, set_error_spike, set_error_spike_as,
+};
 pub(crate) use alerts::{error_spikes, new_networks};
 pub use leaked::{LeakReport, MAX_KEYS_PER_REPORT, report_leaked};

@@ -28,6 +28,8 @@ both_engines!(
     allowed_networks_addresses_and_alerts_behind_a_trusted_proxy,
     a_leaked_key_report_revokes_and_answers_the_same,
     the_openapi_document_is_valid_and_holds_every_route,
+    settings_makes_management_keys_within_the_makers_role,
+    the_dashboard_shows_addresses_and_alerts_to_admins_only,
 );
 
 /// Asks `check` every 200 ms until it gives a value or `within` has passed: for what the usage
@@ -826,4 +828,265 @@ async fn the_openapi_document_is_valid_and_holds_every_route(engine: Engine) {
             }
         }
     }
+}
+
+/// Calls a server function with a form of owned values.
+async fn call_form(app: &TestApp, endpoint: &str, form: &[(&str, String)]) -> reqwest::Response {
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.call(endpoint, &form).await
+}
+
+/// A member of `owner`'s workspace with `role`, signed in on a client of their own.
+async fn member_with_role(owner: &TestApp, slug: &str, role: &str) -> TestApp {
+    let other = owner.other_client();
+    let email = unique_email(role);
+    other.sign_up(&email).await;
+    let res = owner.call("/api/workspaces/members/add", &[("slug", slug), ("email", &email), ("role", role)]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    other
+}
+
+async fn settings_makes_management_keys_within_the_makers_role(engine: Engine) {
+    let owner = spawn_app(engine).await;
+    let slug = owner.sign_up(&unique_email("owner")).await;
+    let count = "SELECT COUNT(*) FROM management_keys";
+
+    // The owner gives any scope; the key is in this one answer, which no cache keeps.
+    let res = owner
+        .call(
+            "/api/management/create",
+            &[
+                ("slug", &slug),
+                ("name", "Billing"),
+                ("scopes[]", "keys:read"),
+                ("scopes[]", "members:write"),
+                ("expiry", "30d"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let made: Value = res.json().await.expect("json");
+    let secret = made["secret"].as_str().expect("secret").to_owned();
+    assert!(secret.starts_with("sk_live_"), "{made}");
+    let (status, _, body) = api(&owner, Method::GET, "/v1/members", &secret, None).await;
+    assert_eq!(status, 403, "members:write does not read members: {body}");
+    assert_eq!(api(&owner, Method::GET, "/v1/keys", &secret, None).await.0, 200);
+
+    // An admin cannot give what only an owner does; nothing is made.
+    let admin = member_with_role(&owner, &slug, "admin").await;
+    let res = admin
+        .call(
+            "/api/management/create",
+            &[("slug", &slug), ("name", "Sneaky"), ("scopes[]", "members:write"), ("expiry", "30d")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.expect("json");
+    assert!(err.to_string().contains("Only an owner can give a management key members:write"), "{err}");
+    assert_eq!(owner.count(count).await, 1);
+    // Bad input: no scope, an unknown one, an expiry in the past; nothing is made.
+    for form in [
+        vec![("slug", slug.as_str()), ("name", "x"), ("expiry", "30d")],
+        vec![("slug", slug.as_str()), ("name", "x"), ("scopes[]", "keys:fly"), ("expiry", "30d")],
+        vec![
+            ("slug", slug.as_str()),
+            ("name", "x"),
+            ("scopes[]", "keys:read"),
+            ("expiry", "date"),
+            ("expiry_date", "2001-01-01"),
+        ],
+        vec![("slug", slug.as_str()), ("name", ""), ("scopes[]", "keys:read"), ("expiry", "30d")],
+    ] {
+        let res = admin.call("/api/management/create", &form).await;
+        assert_eq!(res.status(), 422, "{form:?}");
+    }
+    assert_eq!(owner.count(count).await, 1);
+    let res = admin
+        .call(
+            "/api/management/create",
+            &[("slug", &slug), ("name", "Rotator"), ("scopes[]", "keys:write"), ("expiry", "never")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    // A member sees that they exist, not the keys, and can make none.
+    let member = member_with_role(&owner, &slug, "member").await;
+    let page: Value = member.call("/api/management/list", &[("slug", &slug)]).await.json().await.expect("json");
+    assert_eq!(page["can_manage"], false);
+    assert_eq!(page["keys"], json!([]));
+    let res = member
+        .call("/api/management/create", &[("slug", &slug), ("name", "m"), ("scopes[]", "keys:read"), ("expiry", "30d")])
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(owner.count(count).await, 2);
+
+    // The admin revokes the owner's key: it stops at once; the log says who did what.
+    let page: Value = admin.call("/api/management/list", &[("slug", &slug)]).await.json().await.expect("json");
+    let keys = page["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k.get("secret").is_none() && !k.to_string().contains(&secret[12..40])));
+    let billing = keys.iter().find(|k| k["name"] == "Billing").expect("billing");
+    let id = billing["id"].as_str().expect("id");
+    let res = member.call("/api/management/revoke", &[("slug", &slug), ("key_id", id)]).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(api(&owner, Method::GET, "/v1/keys", &secret, None).await.0, 200);
+    let res = admin.call("/api/management/revoke", &[("slug", &slug), ("key_id", id)]).await;
+    assert_eq!(res.status(), 200);
+    let (status, _, body) = api(&owner, Method::GET, "/v1/keys", &secret, None).await;
+    assert_error(status, &body, 410, "KEY_REVOKED");
+    let res = admin.call("/api/management/revoke", &[("slug", &slug), ("key_id", "sk_nothing")]).await;
+    assert_eq!(res.status(), 404);
+    let logged = owner
+        .count("SELECT COUNT(*) FROM audit_events WHERE action IN ('management_key.created', 'management_key.revoked')")
+        .await;
+    assert_eq!(logged, 3);
+}
+
+async fn the_dashboard_shows_addresses_and_alerts_to_admins_only(engine: Engine) {
+    let owner = spawn_app_with(engine, |c| {
+        c.trusted_proxies = gatehouse_core::net::Networks::parse("trusted_proxies", &["127.0.0.1/32"]).expect("cidr");
+    })
+    .await;
+    let slug = owner.sign_up(&unique_email("owner")).await;
+    let member = member_with_role(&owner, &slug, "member").await;
+
+    // A key made in the form with allowed networks; a range that does not parse makes nothing.
+    let form = |ips: &'static str| {
+        vec![
+            ("slug", slug.clone()),
+            ("name", "Office".to_owned()),
+            ("environment", "live".to_owned()),
+            ("scopes[]", "runs:read".to_owned()),
+            ("expiry", "30d".to_owned()),
+            ("allowed_ips", ips.to_owned()),
+        ]
+    };
+    assert_eq!(call_form(&owner, "/api/keys/create", &form("10.0.0.0/40")).await.status(), 422);
+    assert_eq!(owner.count("SELECT COUNT(*) FROM api_keys").await, 0);
+    let made: Value = call_form(&owner, "/api/keys/create", &form("203.0.113.0/24")).await.json().await.expect("json");
+    let (key, key_id) = (made["secret"].as_str().expect("secret"), made["id"].as_str().expect("id"));
+    assert_eq!(whoami(&owner, key, Some("203.0.113.9")).await.0, 200);
+
+    // The list shows its networks to everyone, and where it was used from to admins only.
+    let row_of = |page: &Value| page["keys"][0].clone();
+    let seen = wait_for(Duration::from_secs(15), || async {
+        let page: Value = owner.call("/api/keys/list", &[("slug", &slug)]).await.json().await.ok()?;
+        let row = row_of(&page);
+        (!row["used_from"].is_null()).then_some(row)
+    })
+    .await
+    .expect("the address is written within a flush");
+    assert_eq!(seen["used_from"], json!(["203.0.113.9", 1]));
+    assert_eq!(seen["allowed_ips"], json!(["203.0.113.0/24"]));
+    let theirs: Value = member.call("/api/keys/list", &[("slug", &slug)]).await.json().await.expect("json");
+    assert_eq!(row_of(&theirs)["used_from"], Value::Null);
+    assert_eq!(row_of(&theirs)["allowed_ips"], json!(["203.0.113.0/24"]));
+    let res = member.call("/api/keys/addresses", &[("slug", &slug), ("key_id", key_id)]).await;
+    assert_eq!(res.status(), 403);
+    let list: Value =
+        owner.call("/api/keys/addresses", &[("slug", &slug), ("key_id", key_id)]).await.json().await.expect("json");
+    assert_eq!(list[0]["address"], "203.0.113.9");
+    assert_eq!(list[0]["network"], "203.0.113.0/24");
+    assert_eq!(list[0]["calls"], 1);
+    // A key of another workspace is not found.
+    let stranger = owner.other_client();
+    let their_slug = stranger.sign_up(&unique_email("stranger")).await;
+    let res = stranger.call("/api/keys/addresses", &[("slug", &their_slug), ("key_id", key_id)]).await;
+    assert_eq!(res.status(), 404);
+
+    // Edit widens the networks; empty lifts the limit; left out of the form, they are kept.
+    let edit = |ips: Option<&'static str>| {
+        let mut form = vec![
+            ("slug", slug.clone()),
+            ("key_id", key_id.to_owned()),
+            ("name", "Office".to_owned()),
+            ("scopes[]", "runs:read".to_owned()),
+        ];
+        if let Some(ips) = ips {
+            form.push(("allowed_ips_shown", "1".to_owned()));
+            form.push(("allowed_ips", ips.to_owned()));
+        }
+        form
+    };
+    for (ips, want) in [
+        (Some("203.0.113.0/24, 198.51.100.0/24"), json!(["203.0.113.0/24", "198.51.100.0/24"])),
+        (None, json!(["203.0.113.0/24", "198.51.100.0/24"])),
+        (Some(""), json!([])),
+    ] {
+        assert_eq!(call_form(&owner, "/api/keys/update", &edit(ips)).await.status(), 200);
+        let page: Value = owner.call("/api/keys/list", &[("slug", &slug)]).await.json().await.expect("json");
+        let mut got = row_of(&page)["allowed_ips"].as_array().cloned().unwrap_or_default();
+        let mut want = want.as_array().cloned().unwrap_or_default();
+        got.sort_by_key(Value::to_string);
+        want.sort_by_key(Value::to_string);
+        assert_eq!(got, want, "{ips:?}");
+    }
+    assert_eq!(whoami(&owner, key, Some("192.0.2.1")).await.0, 200);
+
+    // The first use from a new network is an alert on the Overview, for admins only.
+    let notices = wait_for(Duration::from_secs(15), || async {
+        let stats: Value = owner.call("/api/usage/overview", &[("slug", &slug)]).await.json().await.ok()?;
+        let notices = stats["notices"].as_array().cloned().unwrap_or_default();
+        (!notices.is_empty()).then_some(notices)
+    })
+    .await
+    .expect("the new network is noticed within a flush");
+    assert_eq!(notices[0]["action"], "key.new_network");
+    let text = notices[0]["text"].as_str().expect("text");
+    assert!(text.contains("Office") && text.contains("192.0.2.0/24") && text.contains("192.0.2.1"), "{text}");
+    assert_eq!(notices[0]["href"], format!("/w/{slug}/keys"));
+    let theirs: Value = member.call("/api/usage/overview", &[("slug", &slug)]).await.json().await.expect("json");
+    assert_eq!(theirs["notices"], json!([]));
+
+    // A key used from two networks one after the other: the alert names the second, whichever
+    // of them sorts first and whether or not both calls are written in one flush.
+    let second = vec![
+        ("slug", slug.clone()),
+        ("name", "Second".to_owned()),
+        ("environment", "live".to_owned()),
+        ("scopes[]", "runs:read".to_owned()),
+        ("expiry", "30d".to_owned()),
+    ];
+    let made: Value = call_form(&owner, "/api/keys/create", &second).await.json().await.expect("json");
+    let other = made["secret"].as_str().expect("secret");
+    assert_eq!(whoami(&owner, other, Some("203.0.113.50")).await.0, 200);
+    assert_eq!(whoami(&owner, other, Some("198.51.100.50")).await.0, 200);
+    let text = wait_for(Duration::from_secs(15), || async {
+        let stats: Value = owner.call("/api/usage/overview", &[("slug", &slug)]).await.json().await.ok()?;
+        stats["notices"]
+            .as_array()?
+            .iter()
+            .find_map(|n| n["text"].as_str().filter(|t| t.contains("Second")).map(str::to_owned))
+    })
+    .await
+    .expect("the second key's new network is noticed");
+    assert!(text.contains("198.51.100.0/24 (address 198.51.100.50)"), "{text}");
+
+    // The error-spike setting: a member cannot set it; a bad value is refused and changes nothing.
+    let spike = |percent: &'static str, window: &'static str, calls: &'static str| {
+        vec![
+            ("slug", slug.clone()),
+            ("percent", percent.to_owned()),
+            ("window_minutes", window.to_owned()),
+            ("min_calls", calls.to_owned()),
+        ]
+    };
+    let setting = "SELECT COUNT(*) FROM workspaces WHERE error_spike_percent IS NOT NULL";
+    let send = |who: &TestApp, form: Vec<(&'static str, String)>| {
+        let who = who.same_session();
+        async move { call_form(&who, "/api/management/error-spike", &form).await.status() }
+    };
+    assert_eq!(send(&member, spike("50", "15", "20")).await, 403);
+    for (p, w, c) in
+        [("0", "15", "20"), ("101", "15", "20"), ("50", "4", "20"), ("50", "15", "0"), ("fifty", "15", "20")]
+    {
+        assert_eq!(send(&owner, spike(p, w, c)).await, 422, "{p} {w} {c}");
+    }
+    assert_eq!(owner.count(setting).await, 0);
+    assert_eq!(send(&owner, spike("50", "30", "5")).await, 200);
+    let page: Value = owner.call("/api/management/list", &[("slug", &slug)]).await.json().await.expect("json");
+    assert_eq!(page["error_spike"], json!({"percent": 50, "window_minutes": 30, "min_calls": 5}));
+    assert_eq!(send(&owner, spike("", "30", "5")).await, 200);
+    assert_eq!(owner.count(setting).await, 0);
 }
