@@ -52,6 +52,14 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
             Some(t) => format!("Set the daily usage alert to {t} calls"),
             None => "Turned the daily usage alert off".to_owned(),
         },
+        "usage.error_spike_set" => match details.get("percent").and_then(|v| v.as_i64()) {
+            Some(p) => format!(
+                "Set the error-spike alert: above {p}% of a key's calls in {} minutes, from {} calls",
+                details.get("window_minutes").and_then(|v| v.as_i64()).unwrap_or_default(),
+                details.get("min_calls").and_then(|v| v.as_i64()).unwrap_or_default()
+            ),
+            None => "Turned the error-spike alert off".to_owned(),
+        },
         "key.revoked" => format!("Revoked API key \u{201c}{}\u{201d}", text("name")),
         "connector.approved" => format!("Connected {} (returns to {})", text("client_name"), text("redirect_host")),
         "connector.removed" => {

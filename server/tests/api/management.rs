@@ -1087,6 +1087,16 @@ async fn the_dashboard_shows_addresses_and_alerts_to_admins_only(engine: Engine)
     assert_eq!(send(&owner, spike("50", "30", "5")).await, 200);
     let page: Value = owner.call("/api/management/list", &[("slug", &slug)]).await.json().await.expect("json");
     assert_eq!(page["error_spike"], json!({"percent": 50, "window_minutes": 30, "min_calls": 5}));
+    let log: Value = owner
+        .call("/api/audit/list", &[("slug", &slug), ("kind", "usage"), ("actor", "")])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        log["events"][0]["summary"],
+        "Set the error-spike alert: above 50% of a key's calls in 30 minutes, from 5 calls"
+    );
     assert_eq!(send(&owner, spike("", "30", "5")).await, 200);
     assert_eq!(owner.count(setting).await, 0);
 }

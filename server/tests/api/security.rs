@@ -87,6 +87,7 @@ async fn snapshot(bob: &TestApp, slug: &str, key: &str, agent: &str) -> Vec<Valu
         "/api/workspaces/members",
         "/api/workspaces/context",
         "/api/usage/overview",
+        "/api/management/list",
     ] {
         all.push(json_of(bob, endpoint, &[("slug", slug)]).await);
     }
@@ -127,6 +128,12 @@ async fn workspace_a_cannot_touch_workspace_b(engine: Engine) {
     assert_eq!(bob.call("/api/webhooks/test", &[("slug", &slug_b), ("endpoint_id", &endpoint_b)]).await.status(), 200);
     let hooks = json_of(&bob, "/api/webhooks/list", &[("slug", &slug_b)]).await;
     let delivery_b = hooks["endpoints"][0]["deliveries"][0].as_str().expect("the test delivery").to_owned();
+    let made = [("slug", slug_b.as_str()), ("name", "Bob's script"), ("scopes[]", "keys:read"), ("expiry", "30d")];
+    let management_b: Value = bob.call("/api/management/create", &made).await.json().await.expect("management key");
+    let (management_b, management_secret_b) = (
+        management_b["id"].as_str().expect("id").to_owned(),
+        management_b["secret"].as_str().expect("secret").to_owned(),
+    );
     let members = json_of(&bob, "/api/workspaces/members", &[("slug", &slug_b)]).await;
     let bob_id = members[0]["user_id"].as_str().expect("user id").to_owned();
 
@@ -173,6 +180,17 @@ async fn workspace_a_cannot_touch_workspace_b(engine: Engine) {
         ("keys/update", vec![("slug", a), ("key_id", &key_b), ("name", "x"), ("scopes[]", "runs:read")], not_found),
         ("keys/policy", vec![("slug", b), ("max_lifetime_days", "1"), ("rate_limit", "5")], denied),
         ("keys/policy/get", vec![("slug", b)], denied),
+        ("keys/addresses", vec![("slug", b), ("key_id", &key_b)], denied),
+        ("keys/addresses", vec![("slug", a), ("key_id", &key_b)], not_found),
+        ("management/list", vec![("slug", b)], denied),
+        ("management/create", vec![("slug", b), ("name", "x"), ("scopes[]", "keys:read"), ("expiry", "30d")], denied),
+        ("management/revoke", vec![("slug", b), ("key_id", &management_b)], denied),
+        ("management/revoke", vec![("slug", a), ("key_id", &management_b)], not_found),
+        (
+            "management/error-spike",
+            vec![("slug", b), ("percent", "1"), ("window_minutes", "5"), ("min_calls", "1")],
+            denied,
+        ),
         ("usage/report", vec![("slug", b), ("range", "24h"), ("environment", "live")], denied),
         ("usage/overview", vec![("slug", b)], denied),
         ("webhooks/list", vec![("slug", b)], denied),
@@ -213,7 +231,7 @@ async fn workspace_a_cannot_touch_workspace_b(engine: Engine) {
         let status = res.status().as_u16();
         let body = res.text().await.unwrap_or_default();
         assert!(expected.contains(&status), "{endpoint} {form:?} answered {status}: {body}");
-        for secret in [&secret_b, &key_b, &agent_b, &run_b] {
+        for secret in [&secret_b, &key_b, &agent_b, &run_b, &management_secret_b] {
             assert!(!body.contains(secret.as_str()), "{endpoint} leaked B's data: {body}");
         }
     }
