@@ -69,7 +69,7 @@ pub async fn list_management_keys(slug: String) -> Result<ManagementPage, AppErr
     let spike = watch::error_spike(&ctx.db, &m.workspace.id).await.map_err(fail)?;
     let can_manage = m.role.can_manage_access();
     let keys = if can_manage {
-        management::list(&ctx.db, &user_id, &slug).await.map_err(fail)?.into_iter().map(view_of).collect()
+        management::list_in(&ctx.db, &m.workspace.id).await.map_err(fail)?.into_iter().map(view_of).collect()
     } else {
         Vec::new()
     };
